@@ -1,0 +1,39 @@
+// A base for device infer requests: binds and validates the tensors of every port, so that a device only
+// implements run().
+#pragma once
+
+#include <vector>
+
+#include "sluice/dev/plugin.hpp"
+
+namespace sluice::dev {
+
+// Contract: not thread-safe (one user thread at a time, like the public InferRequest). Tensors the user
+// sets are used in place, never copied or modified (inputs) — outputs set by the user are written.
+class InferRequestBase : public IInferRequest {
+ public:
+  InferRequestBase(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs);
+
+  const std::vector<PortInfo>& inputs() const override { return inputs_; }
+  const std::vector<PortInfo>& outputs() const override { return outputs_; }
+  void set_tensor(bool is_input, size_t index, const Tensor& tensor) override;
+  Tensor get_tensor(bool is_input, size_t index) const override;
+  void infer() override;
+
+ protected:
+  // Computes the outputs (in port order) from the inputs (in port order, validated). Output tensors may
+  // be new or may be the ones `preset_outputs` holds (a non-empty entry is a tensor the user bound: the
+  // device may write into it directly and return it).
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset_outputs) = 0;
+
+ private:
+  void check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const;
+
+  std::vector<PortInfo> inputs_;
+  std::vector<PortInfo> outputs_;
+  mutable std::vector<Tensor> input_tensors_;  // bound by set_tensor, or allocated by get_tensor
+  mutable std::vector<Tensor> output_tensors_;  // results of the last inference, or bound by the user
+  std::vector<bool> output_bound_;  // the user set this output's tensor: results are written into it
+};
+
+}  // namespace sluice::dev

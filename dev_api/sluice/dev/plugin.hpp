@@ -1,0 +1,75 @@
+// The device-author API: plugin -> compiled model -> infer request. Devices (REF, CPU) and virtual
+// devices (BATCH, MULTI, AUTO) implement these; applications never see them. A virtual device wraps
+// other devices through their public CompiledModel, exactly like an application would.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sluice/compiled_model.hpp"
+#include "sluice/core.hpp"
+#include "sluice/infer_request.hpp"
+#include "sluice/model.hpp"
+#include "sluice/properties.hpp"
+#include "sluice/tensor.hpp"
+
+namespace sluice::graph {
+class Graph;
+}
+
+namespace sluice::dev {
+
+// One inference's state: the bound tensors of every input and output, and the means to run.
+// Contract: not thread-safe; the public InferRequest is used by one thread at a time.
+class IInferRequest {
+ public:
+  virtual ~IInferRequest() = default;
+  virtual const std::vector<PortInfo>& inputs() const = 0;
+  virtual const std::vector<PortInfo>& outputs() const = 0;
+  // Binds a tensor to an input (is_input) or output port by index; validates type and shape.
+  virtual void set_tensor(bool is_input, size_t index, const Tensor& tensor) = 0;
+  virtual Tensor get_tensor(bool is_input, size_t index) const = 0;
+  // Runs one inference on the bound tensors.
+  virtual void infer() = 0;
+  virtual std::vector<ProfilingInfo> get_profiling_info() const { return {}; }
+};
+
+class ICompiledModel {
+ public:
+  virtual ~ICompiledModel() = default;
+  virtual const std::vector<PortInfo>& inputs() const = 0;
+  virtual const std::vector<PortInfo>& outputs() const = 0;
+  virtual std::shared_ptr<IInferRequest> create_infer_request() = 0;
+  virtual Any get_property(const std::string& name) const = 0;
+  virtual void set_property(const AnyMap& properties);  // default: every property is read-only here
+};
+
+class IPlugin {
+ public:
+  virtual ~IPlugin() = default;
+  // The name compile_model selects it by ("REF", "CPU", "BATCH", ...). A device string "NAME:rest"
+  // selects plugin NAME and passes the whole string to compile_model.
+  virtual std::string device_name() const = 0;
+  virtual std::shared_ptr<ICompiledModel> compile_model(const Model& model, const std::string& device,
+                                                        const AnyMap& properties) const = 0;
+  virtual Any get_property(const std::string& name) const = 0;
+  virtual void set_property(const AnyMap& properties) = 0;
+  // Operators of the model this device cannot run, as "op_type (node names...)"; empty when it can run
+  // the whole model.
+  virtual std::vector<std::string> unsupported_operators(const Model& model) const { return {}; }
+
+  // The core that owns this plugin, set when registered; virtual devices compile through it.
+  void set_core(const Core* core) { core_ = core; }
+  const Core* core() const { return core_; }
+
+ private:
+  const Core* core_ = nullptr;
+};
+
+// The graph behind a model (devices compile from it; it must not be modified: clone it first).
+const graph::Graph& graph_of(const Model& model);
+// A model around a graph (takes ownership; infers shapes and computes the ports).
+Model make_model(std::shared_ptr<graph::Graph> graph);
+
+}  // namespace sluice::dev

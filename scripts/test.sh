@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs every test with ctest: unit tests, the ONNX
+# conformance suite, the end-to-end model tests (their models are generated into build/models on the first
+# run) and the format check. Exits non-zero when anything fails. Arguments go to ctest, e.g.
+# `scripts/test.sh -L unit` or `scripts/test.sh -R resnet50`.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${SLUICE_BUILD_DIR:-$root/build}
+
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+ctest --test-dir "$build_dir" --output-on-failure --parallel "$(nproc)" "$@"

@@ -1,0 +1,76 @@
+#include "sluice/dev/infer_request_base.hpp"
+
+#include <cstring>
+
+namespace sluice::dev {
+
+InferRequestBase::InferRequestBase(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs)
+    : inputs_(std::move(inputs)),
+      outputs_(std::move(outputs)),
+      input_tensors_(inputs_.size()),
+      output_tensors_(outputs_.size()),
+      output_bound_(outputs_.size(), false) {}
+
+void InferRequestBase::check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const {
+  SLUICE_CHECK(!tensor.empty(), kind, " '", port.name, "': the tensor is empty");
+  SLUICE_CHECK(tensor.type() == port.type || port.type == ElementType::undefined, kind, " '", port.name,
+               "': tensor of element type ", to_string(tensor.type()), "; expected ", to_string(port.type));
+  SLUICE_CHECK(port.shape.accepts(tensor.shape()), kind, " '", port.name, "': tensor of shape ",
+               to_string(tensor.shape()), "; expected ", port.shape.to_string());
+}
+
+void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& tensor) {
+  const auto& ports = is_input ? inputs_ : outputs_;
+  SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
+               "; index ", index, " is out of range");
+  check_tensor(ports[index], is_input ? "input" : "output", tensor);
+  if (is_input) {
+    input_tensors_[index] = tensor;
+  } else {
+    output_tensors_[index] = tensor;
+    output_bound_[index] = true;
+  }
+}
+
+Tensor InferRequestBase::get_tensor(bool is_input, size_t index) const {
+  const auto& ports = is_input ? inputs_ : outputs_;
+  SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
+               "; index ", index, " is out of range");
+  auto& tensors = is_input ? input_tensors_ : output_tensors_;
+  if (tensors[index].empty()) {
+    const PortInfo& port = ports[index];
+    SLUICE_CHECK(port.shape.is_static(), is_input ? "input '" : "output '", port.name, "' has dynamic shape ",
+                 port.shape.to_string(),
+                 is_input ? ": set a tensor with set_tensor first" : ": run an inference first");
+    tensors[index] = Tensor(port.type, port.shape.to_shape());
+  }
+  return tensors[index];
+}
+
+void InferRequestBase::infer() {
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    SLUICE_CHECK(!input_tensors_[i].empty(), "input '", inputs_[i].name,
+                 "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
+  }
+  std::vector<Tensor> preset(outputs_.size());
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    if (output_bound_[i]) preset[i] = output_tensors_[i];
+  }
+  std::vector<Tensor> results = run(input_tensors_, preset);
+  SLUICE_CHECK(results.size() == outputs_.size(), "the device produced ", results.size(), " outputs; expected ",
+               outputs_.size());
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    if (!output_bound_[i] || results[i].data() == output_tensors_[i].data()) {
+      output_tensors_[i] = results[i];
+      continue;
+    }
+    Tensor& bound = output_tensors_[i];
+    SLUICE_CHECK(bound.type() == results[i].type() && bound.shape() == results[i].shape(), "output '",
+                 outputs_[i].name, "': the result has type ", to_string(results[i].type()), " and shape ",
+                 to_string(results[i].shape()), " but the tensor set for it has type ", to_string(bound.type()),
+                 " and shape ", to_string(bound.shape()));
+    if (bound.byte_size()) std::memcpy(bound.data(), results[i].data(), bound.byte_size());
+  }
+}
+
+}  // namespace sluice::dev

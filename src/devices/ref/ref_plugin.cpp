@@ -1,0 +1,135 @@
+#include "devices/ref/ref_plugin.hpp"
+
+#include <mutex>
+#include <set>
+
+#include "core/model_impl.hpp"
+#include "graph/op_registry.hpp"
+#include "graph/passes.hpp"
+#include "runtime/interpreter.hpp"
+#include "sluice/dev/infer_request_base.hpp"
+#include "sluice/dev/property_store.hpp"
+
+namespace sluice::ref {
+
+namespace {
+
+constexpr const char* device_name = "REF";
+constexpr const char* full_name = "Sluice reference interpreter (single-threaded, reference kernels)";
+
+dev::PropertyStore default_properties() {
+  return dev::PropertyStore(device_name, {
+                                             {"PERFORMANCE_HINT", PerformanceMode::LATENCY},
+                                             {"PERFORMANCE_HINT_NUM_REQUESTS", int64_t{0}},
+                                             {"NUM_STREAMS", int64_t{1}},
+                                             {"INFERENCE_NUM_THREADS", int64_t{1}},
+                                             {"INFERENCE_PRECISION_HINT", ElementType::f32},
+                                             {"ENABLE_PROFILING", false},
+                                             {"DISABLED_PASSES", std::vector<std::string>{}},
+                                             {"OPTIMAL_NUMBER_OF_INFER_REQUESTS", int64_t{1}},
+                                             {"SUPPORTED_PROPERTIES", Any()},
+                                             {"AVAILABLE_DEVICES", std::vector<std::string>{device_name}},
+                                             {"FULL_DEVICE_NAME", full_name},
+                                             {"EXECUTION_DEVICES", std::vector<std::string>{device_name}},
+                                         });
+}
+
+class RefCompiledModel;
+
+class RefInferRequest : public dev::InferRequestBase {
+ public:
+  explicit RefInferRequest(std::shared_ptr<const RefCompiledModel> compiled);
+  std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
+
+ private:
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset) override;
+
+  std::shared_ptr<const RefCompiledModel> compiled_;
+  std::vector<ProfilingInfo> profile_;
+};
+
+// Immutable after construction: safe to use from many threads.
+class RefCompiledModel : public dev::ICompiledModel, public std::enable_shared_from_this<RefCompiledModel> {
+ public:
+  RefCompiledModel(std::shared_ptr<graph::Graph> graph, dev::PropertyStore properties)
+      : inputs_(detail::ports_of(graph->inputs())),
+        outputs_(detail::ports_of(graph->outputs())),
+        interpreter_(graph),
+        properties_(std::move(properties)) {
+    properties_.set_computed("NETWORK_NAME", graph->name);
+    // REF computes in the model's own precision whatever the hint says.
+    properties_.set_computed("INFERENCE_PRECISION_HINT", ElementType::f32);
+    properties_.set_computed("NUM_STREAMS", int64_t{1});
+    properties_.set_computed("INFERENCE_NUM_THREADS", int64_t{1});
+    properties_.set_computed("SUPPORTED_PROPERTIES", properties_.names());
+  }
+
+  const std::vector<PortInfo>& inputs() const override { return inputs_; }
+  const std::vector<PortInfo>& outputs() const override { return outputs_; }
+  std::shared_ptr<dev::IInferRequest> create_infer_request() override {
+    return std::make_shared<RefInferRequest>(shared_from_this());
+  }
+  Any get_property(const std::string& name) const override { return properties_.get(name); }
+
+  const runtime::Interpreter& interpreter() const { return interpreter_; }
+  bool profiling() const { return properties_.get("ENABLE_PROFILING").as<bool>(); }
+
+ private:
+  std::vector<PortInfo> inputs_;
+  std::vector<PortInfo> outputs_;
+  runtime::Interpreter interpreter_;
+  dev::PropertyStore properties_;
+};
+
+RefInferRequest::RefInferRequest(std::shared_ptr<const RefCompiledModel> compiled)
+    : InferRequestBase(compiled->inputs(), compiled->outputs()), compiled_(std::move(compiled)) {}
+
+std::vector<Tensor> RefInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>&) {
+  profile_.clear();
+  return compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr);
+}
+
+// Thread-safe: properties_ is guarded by mutex_.
+class RefPlugin : public dev::IPlugin {
+ public:
+  std::string device_name() const override { return ref::device_name; }
+
+  std::shared_ptr<dev::ICompiledModel> compile_model(const Model& model, const std::string& device,
+                                                     const AnyMap& properties) const override {
+    SLUICE_CHECK(device == ref::device_name, "device '", device, "': REF takes no options");
+    dev::PropertyStore props = [&] {
+      std::lock_guard lock(mutex_);
+      return properties_.with(properties);
+    }();
+    std::shared_ptr<graph::Graph> graph = dev::graph_of(model).clone();
+    graph->resolve_operators();
+    const auto disabled = props.get("DISABLED_PASSES").as<std::vector<std::string>>();
+    graph::default_pass_manager().run(*graph, std::set<std::string>(disabled.begin(), disabled.end()));
+    return std::make_shared<RefCompiledModel>(std::move(graph), std::move(props));
+  }
+
+  Any get_property(const std::string& name) const override {
+    std::lock_guard lock(mutex_);
+    if (name == "SUPPORTED_PROPERTIES") return properties_.names();
+    return properties_.get(name);
+  }
+
+  void set_property(const AnyMap& properties) override {
+    std::lock_guard lock(mutex_);
+    properties_.set(properties);
+  }
+
+  std::vector<std::string> unsupported_operators(const Model& model) const override {
+    return model.unsupported_operators();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  dev::PropertyStore properties_ = default_properties();
+};
+
+}  // namespace
+
+std::shared_ptr<dev::IPlugin> make_ref_plugin() { return std::make_shared<RefPlugin>(); }
+
+}  // namespace sluice::ref

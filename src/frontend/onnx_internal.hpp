@@ -1,0 +1,49 @@
+// Pieces of the ONNX frontend shared by its source files: element types, tensors, declared value types.
+#pragma once
+
+#include <onnx/onnx_pb.h>  // onnx-ml.pb.h with ONNX_API defined
+
+#include <cstdint>
+#include <string>
+
+#include "sluice/element_type.hpp"
+#include "sluice/error.hpp"
+#include "sluice/shape.hpp"
+#include "sluice/tensor.hpp"
+
+namespace sluice::frontend::detail {
+
+// "FLOAT", "STRING", "FLOAT8E4M3FN", ... for an ONNX TensorProto data type; "data type N" when unknown.
+std::string onnx_type_name(int32_t data_type);
+// Maps an ONNX TensorProto data type to an element type. Throws sluice::Error starting with `what` (such
+// as "initializer 'w'") for types the runtime does not support ("string tensors are not supported").
+ElementType element_type_from_onnx(int32_t data_type, const std::string& what);
+
+// Converts a TensorProto to an owned tensor: raw_data, the typed fields or external data resolved
+// against base_dir (empty: external data is rejected). Errors start with `what`.
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir,
+                         const std::string& what);
+// The same, then frees the proto's raw_data, so that large weights are held once in memory.
+Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir,
+                              const std::string& what);
+
+// A value's declared type: what a ValueInfoProto says (undefined type and unknown rank when absent).
+struct DeclaredType {
+  ElementType type = ElementType::undefined;
+  PartialShape shape;
+  bool is_tensor = true;  // false for sequence, map, optional and sparse tensor types
+  std::string kind;  // "sequence", "map", "optional", "sparse tensor" when !is_tensor
+};
+DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what);
+
+// Runs f; a sluice::Error it throws is rethrown with "context: " in front of its message.
+template <class F>
+auto with_context(const std::string& context, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(context + ": " + e.what());
+  }
+}
+
+}  // namespace sluice::frontend::detail

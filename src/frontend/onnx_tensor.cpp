@@ -1,0 +1,362 @@
+// ONNX TensorProto -> sluice::Tensor: element types, raw and typed data, external data files.
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+
+#include "frontend/onnx_internal.hpp"
+
+namespace sluice::frontend::detail {
+
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "raw_data is read as little-endian");
+
+namespace fs = std::filesystem;
+
+enum OnnxType : int32_t {
+  kUndefined = 0,
+  kFloat = 1,
+  kUint8 = 2,
+  kInt8 = 3,
+  kUint16 = 4,
+  kInt16 = 5,
+  kInt32 = 6,
+  kInt64 = 7,
+  kString = 8,
+  kBool = 9,
+  kFloat16 = 10,
+  kDouble = 11,
+  kUint32 = 12,
+  kUint64 = 13,
+  kComplex64 = 14,
+  kComplex128 = 15,
+  kBfloat16 = 16,
+  kFloat8E4M3FN = 17,
+  kFloat8E4M3FNUZ = 18,
+  kFloat8E5M2 = 19,
+  kFloat8E5M2FNUZ = 20,
+  kUint4 = 21,
+  kInt4 = 22,
+  kFloat4E2M1 = 23,
+};
+
+// The largest tensor accepted, in bytes: far beyond any real model, small enough to never overflow.
+constexpr uint64_t max_tensor_bytes = uint64_t{1} << 48;
+
+Shape shape_of(const onnx::TensorProto& proto, ElementType type, const std::string& what) {
+  Shape shape(proto.dims().begin(), proto.dims().end());
+  uint64_t count = 1;
+  for (int64_t d : shape) {
+    SLUICE_CHECK(d >= 0, what, ": shape ", to_string(shape), " has a negative dimension");
+    if (d == 0) {
+      count = 0;
+      continue;
+    }
+    SLUICE_CHECK(count <= max_tensor_bytes / static_cast<uint64_t>(d), what, ": shape ", to_string(shape),
+                 " is too large");
+    count *= static_cast<uint64_t>(d);
+  }
+  SLUICE_CHECK(count <= max_tensor_bytes / element_size(type), what, ": shape ", to_string(shape),
+               " is too large");
+  return shape;
+}
+
+void check_count(const Tensor& tensor, size_t found, const char* field, const std::string& what) {
+  SLUICE_CHECK(static_cast<size_t>(tensor.size()) == found, what, ": shape ", to_string(tensor.shape()),
+               " holds ", tensor.size(), " elements of ", to_string(tensor.type()), " but ", field,
+               " has ", found, found == 1 ? " value" : " values");
+}
+
+void normalize_bools(Tensor& tensor) {
+  auto* bytes = static_cast<uint8_t*>(tensor.data());
+  for (size_t i = 0; i < tensor.byte_size(); ++i) bytes[i] = bytes[i] != 0 ? 1 : 0;
+}
+
+void copy_raw(const std::string& raw, Tensor& tensor, const std::string& what) {
+  SLUICE_CHECK(raw.size() == tensor.byte_size(), what, ": shape ", to_string(tensor.shape()), " holds ",
+               tensor.size(), " elements of ", to_string(tensor.type()), " (", tensor.byte_size(),
+               " bytes) but raw_data has ", raw.size(), " bytes");
+  if (!raw.empty()) std::memcpy(tensor.data(), raw.data(), raw.size());
+  if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
+}
+
+template <class T, class Field>
+void copy_same(const Field& field, Tensor& tensor, const char* field_name, const std::string& what) {
+  check_count(tensor, static_cast<size_t>(field.size()), field_name, what);
+  T* out = tensor.data<T>();
+  for (int i = 0; i < field.size(); ++i) out[i] = static_cast<T>(field.Get(i));
+}
+
+// int32_data carries 8- and 16-bit integers and the bits of 16-bit floats; either signedness of the
+// width is accepted (exporters differ), anything wider is an error.
+template <class Bits>
+void copy_narrow(const google::protobuf::RepeatedField<int32_t>& field, Tensor& tensor,
+                 const std::string& what) {
+  check_count(tensor, static_cast<size_t>(field.size()), "int32_data", what);
+  constexpr int64_t lo = std::numeric_limits<std::make_signed_t<Bits>>::min();
+  constexpr int64_t hi = std::numeric_limits<std::make_unsigned_t<Bits>>::max();
+  auto* out = static_cast<Bits*>(tensor.data());
+  for (int i = 0; i < field.size(); ++i) {
+    int32_t v = field.Get(i);
+    SLUICE_CHECK(v >= lo && v <= hi, what, ": int32_data[", i, "] = ", v, " does not fit ",
+                 to_string(tensor.type()));
+    out[i] = static_cast<Bits>(v);
+  }
+}
+
+void copy_uint32(const google::protobuf::RepeatedField<uint64_t>& field, Tensor& tensor,
+                 const std::string& what) {
+  check_count(tensor, static_cast<size_t>(field.size()), "uint64_data", what);
+  auto* out = tensor.data<uint32_t>();
+  for (int i = 0; i < field.size(); ++i) {
+    uint64_t v = field.Get(i);
+    SLUICE_CHECK(v <= std::numeric_limits<uint32_t>::max(), what, ": uint64_data[", i, "] = ", v,
+                 " does not fit u32");
+    out[i] = static_cast<uint32_t>(v);
+  }
+}
+
+void copy_typed(const onnx::TensorProto& proto, Tensor& tensor, const std::string& what) {
+  switch (tensor.type()) {
+    case ElementType::f32: return copy_same<float>(proto.float_data(), tensor, "float_data", what);
+    case ElementType::f64: return copy_same<double>(proto.double_data(), tensor, "double_data", what);
+    case ElementType::i64: return copy_same<int64_t>(proto.int64_data(), tensor, "int64_data", what);
+    case ElementType::u64: return copy_same<uint64_t>(proto.uint64_data(), tensor, "uint64_data", what);
+    case ElementType::i32: return copy_same<int32_t>(proto.int32_data(), tensor, "int32_data", what);
+    case ElementType::u32: return copy_uint32(proto.uint64_data(), tensor, what);
+    case ElementType::i16: return copy_narrow<int16_t>(proto.int32_data(), tensor, what);
+    case ElementType::u16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
+    case ElementType::f16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
+    case ElementType::bf16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
+    case ElementType::i8: return copy_narrow<int8_t>(proto.int32_data(), tensor, what);
+    case ElementType::u8: return copy_narrow<uint8_t>(proto.int32_data(), tensor, what);
+    case ElementType::boolean: {
+      check_count(tensor, static_cast<size_t>(proto.int32_data_size()), "int32_data", what);
+      bool* out = tensor.data<bool>();
+      for (int i = 0; i < proto.int32_data_size(); ++i) out[i] = proto.int32_data(i) != 0;
+      return;
+    }
+    case ElementType::undefined: break;
+  }
+  throw_error(what, ": no element type");
+}
+
+uint64_t parse_uint(const std::string& text, const std::string& key, const std::string& what) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  SLUICE_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(), what,
+               ": external data '", key, "' is '", text, "', expected a non-negative integer");
+  return v;
+}
+
+struct ExternalRef {
+  std::string location;
+  uint64_t offset = 0;
+  std::optional<uint64_t> length;
+};
+
+ExternalRef external_ref(const onnx::TensorProto& proto, const std::string& what) {
+  ExternalRef ref;
+  for (const auto& entry : proto.external_data()) {
+    if (entry.key() == "location") {
+      ref.location = entry.value();
+    } else if (entry.key() == "offset") {
+      ref.offset = parse_uint(entry.value(), "offset", what);
+    } else if (entry.key() == "length") {
+      ref.length = parse_uint(entry.value(), "length", what);
+    }
+  }
+  SLUICE_CHECK(!ref.location.empty(), what, ": external data has no 'location'");
+  return ref;
+}
+
+// The file named by `location`, which must be a relative path inside base_dir without "..", without
+// symbolic links and naming a regular file.
+fs::path external_path(const std::string& base_dir, const std::string& location, const std::string& what) {
+  SLUICE_CHECK(!base_dir.empty(), what, ": external data file '", location,
+               "' cannot be located: the model was not read from a file (no base folder)");
+  fs::path relative(location);
+  SLUICE_CHECK(!relative.has_root_name() && !relative.has_root_directory(), what, ": external data path '",
+               location, "' is absolute; it must be relative to the model's folder");
+  for (const auto& part : relative) {
+    SLUICE_CHECK(part != "..", what, ": external data path '", location,
+                 "' contains '..'; it must stay inside the model's folder");
+  }
+  std::error_code ec;
+  fs::path base = fs::canonical(base_dir, ec);
+  SLUICE_CHECK(!ec, what, ": model folder '", base_dir, "' of external data '", location,
+               "' cannot be opened: ", ec.message());
+  fs::path current = base;
+  for (const auto& part : relative) {
+    if (part == "." || part.empty()) continue;
+    current /= part;
+    auto status = fs::symlink_status(current, ec);
+    SLUICE_CHECK(status.type() != fs::file_type::symlink, what, ": external data path '", location,
+                 "' goes through the symbolic link '", current.string(), "', which is not allowed");
+    SLUICE_CHECK(fs::exists(status), what, ": external data file '", current.string(),
+                 "' does not exist");
+  }
+  SLUICE_CHECK(fs::is_regular_file(fs::symlink_status(current, ec)), what, ": external data path '",
+               current.string(), "' is not a regular file");
+  return current;
+}
+
+void read_external(const onnx::TensorProto& proto, const std::string& base_dir, Tensor& tensor,
+                   const std::string& what) {
+  ExternalRef ref = external_ref(proto, what);
+  fs::path path = external_path(base_dir, ref.location, what);
+  std::error_code ec;
+  uint64_t file_size = fs::file_size(path, ec);
+  SLUICE_CHECK(!ec, what, ": cannot read the size of external data file '", path.string(), "': ",
+               ec.message());
+  SLUICE_CHECK(ref.offset <= file_size, what, ": external data offset ", ref.offset, " is beyond the end of '",
+               path.string(), "' (", file_size, " bytes)");
+  uint64_t length = ref.length.value_or(file_size - ref.offset);
+  SLUICE_CHECK(length <= file_size - ref.offset, what, ": external data offset ", ref.offset, " + length ",
+               length, " is beyond the end of '", path.string(), "' (", file_size, " bytes)");
+  SLUICE_CHECK(length == tensor.byte_size(), what, ": shape ", to_string(tensor.shape()), " holds ",
+               tensor.size(), " elements of ", to_string(tensor.type()), " (", tensor.byte_size(),
+               " bytes) but its external data in '", ref.location, "' has ", length, " bytes");
+  if (length == 0) return;
+  std::ifstream file(path, std::ios::binary);
+  SLUICE_CHECK(file, what, ": cannot open external data file '", path.string(), "'");
+  file.seekg(static_cast<std::streamoff>(ref.offset));
+  file.read(static_cast<char*>(tensor.data()), static_cast<std::streamsize>(length));
+  SLUICE_CHECK(file && static_cast<uint64_t>(file.gcount()) == length, what,
+               ": reading external data file '", path.string(), "' failed");
+  if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
+}
+
+}  // namespace
+
+std::string onnx_type_name(int32_t data_type) {
+  switch (data_type) {
+    case kUndefined: return "UNDEFINED";
+    case kFloat: return "FLOAT";
+    case kUint8: return "UINT8";
+    case kInt8: return "INT8";
+    case kUint16: return "UINT16";
+    case kInt16: return "INT16";
+    case kInt32: return "INT32";
+    case kInt64: return "INT64";
+    case kString: return "STRING";
+    case kBool: return "BOOL";
+    case kFloat16: return "FLOAT16";
+    case kDouble: return "DOUBLE";
+    case kUint32: return "UINT32";
+    case kUint64: return "UINT64";
+    case kComplex64: return "COMPLEX64";
+    case kComplex128: return "COMPLEX128";
+    case kBfloat16: return "BFLOAT16";
+    case kFloat8E4M3FN: return "FLOAT8E4M3FN";
+    case kFloat8E4M3FNUZ: return "FLOAT8E4M3FNUZ";
+    case kFloat8E5M2: return "FLOAT8E5M2";
+    case kFloat8E5M2FNUZ: return "FLOAT8E5M2FNUZ";
+    case kUint4: return "UINT4";
+    case kInt4: return "INT4";
+    case kFloat4E2M1: return "FLOAT4E2M1";
+    default: return "data type " + std::to_string(data_type);
+  }
+}
+
+ElementType element_type_from_onnx(int32_t data_type, const std::string& what) {
+  switch (data_type) {
+    case kFloat: return ElementType::f32;
+    case kUint8: return ElementType::u8;
+    case kInt8: return ElementType::i8;
+    case kUint16: return ElementType::u16;
+    case kInt16: return ElementType::i16;
+    case kInt32: return ElementType::i32;
+    case kInt64: return ElementType::i64;
+    case kBool: return ElementType::boolean;
+    case kFloat16: return ElementType::f16;
+    case kDouble: return ElementType::f64;
+    case kUint32: return ElementType::u32;
+    case kUint64: return ElementType::u64;
+    case kBfloat16: return ElementType::bf16;
+    case kUndefined: throw_error(what, ": has no element type (data type UNDEFINED)");
+    case kString: throw_error(what, ": string tensors are not supported (data type STRING)");
+    case kComplex64:
+    case kComplex128:
+      throw_error(what, ": complex tensors are not supported (data type ", onnx_type_name(data_type), ")");
+    case kFloat8E4M3FN:
+    case kFloat8E4M3FNUZ:
+    case kFloat8E5M2:
+    case kFloat8E5M2FNUZ:
+      throw_error(what, ": 8-bit float tensors are not supported (data type ", onnx_type_name(data_type),
+                  ")");
+    case kUint4:
+    case kInt4:
+    case kFloat4E2M1:
+      throw_error(what, ": 4-bit tensors are not supported (data type ", onnx_type_name(data_type), ")");
+    default: throw_error(what, ": unknown ONNX data type ", data_type);
+  }
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir,
+                         const std::string& what) {
+  ElementType type = element_type_from_onnx(proto.data_type(), what);
+  SLUICE_CHECK(!proto.has_segment(), what, ": segmented tensors are not supported");
+  Shape shape = shape_of(proto, type, what);
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    Tensor tensor(type, std::move(shape));
+    read_external(proto, base_dir, tensor, what);
+    return tensor;
+  }
+  if (proto.has_raw_data()) {
+    Tensor tensor(type, std::move(shape));
+    copy_raw(proto.raw_data(), tensor, what);
+    return tensor;
+  }
+  Tensor tensor(type, std::move(shape));
+  copy_typed(proto, tensor, what);
+  return tensor;
+}
+
+Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir,
+                              const std::string& what) {
+  Tensor tensor = tensor_from_proto(proto, base_dir, what);
+  if (proto.has_raw_data()) std::string().swap(*proto.mutable_raw_data());
+  return tensor;
+}
+
+DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what) {
+  DeclaredType declared;
+  if (!info.has_type()) return declared;
+  const onnx::TypeProto& type = info.type();
+  switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType: break;
+    case onnx::TypeProto::kSequenceType: declared.kind = "sequence"; break;
+    case onnx::TypeProto::kMapType: declared.kind = "map"; break;
+    case onnx::TypeProto::kOptionalType: declared.kind = "optional"; break;
+    case onnx::TypeProto::kSparseTensorType: declared.kind = "sparse tensor"; break;
+    default: return declared;
+  }
+  if (!declared.kind.empty()) {
+    declared.is_tensor = false;
+    return declared;
+  }
+  const auto& tensor_type = type.tensor_type();
+  if (tensor_type.elem_type() != kUndefined) {
+    declared.type = element_type_from_onnx(tensor_type.elem_type(), what);
+  }
+  if (!tensor_type.has_shape()) return declared;
+  std::vector<Dimension> dims;
+  for (const auto& dim : tensor_type.shape().dim()) {
+    if (dim.has_dim_value() && dim.dim_value() >= 0) {
+      dims.emplace_back(dim.dim_value());
+    } else if (dim.has_dim_param() && !dim.dim_param().empty()) {
+      dims.push_back(Dimension::dynamic(dim.dim_param()));
+    } else {
+      dims.push_back(Dimension::dynamic());
+    }
+  }
+  declared.shape = PartialShape(std::move(dims));
+  return declared;
+}
+
+}  // namespace sluice::frontend::detail

@@ -1,0 +1,451 @@
+// QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, and the helpers of ops/quantization.hpp.
+//
+// Quantized element types: u8 and i8 (every version), u16 and i16 (opset 21 on), i32 (DequantizeLinear's
+// input). float8, int4 and float4 have no Sluice element type; models using them are rejected with an
+// error naming the node.
+#include "ops/quantization.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace sluice::ops::quant {
+
+IntRange int_range(ElementType type) {
+  switch (type) {
+    case ElementType::u8: return {0, 255};
+    case ElementType::i8: return {-128, 127};
+    case ElementType::u16: return {0, 65535};
+    case ElementType::i16: return {-32768, 32767};
+    case ElementType::i32:
+      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    default: break;
+  }
+  throw_error("int_range: element type ", to_string(type), " is not a quantized integer type");
+}
+
+ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
+  switch (code) {
+    case 1: return ElementType::f32;
+    case 2: return ElementType::u8;
+    case 3: return ElementType::i8;
+    case 4: return ElementType::u16;
+    case 5: return ElementType::i16;
+    case 6: return ElementType::i32;
+    case 7: return ElementType::i64;
+    case 9: return ElementType::boolean;
+    case 10: return ElementType::f16;
+    case 11: return ElementType::f64;
+    case 12: return ElementType::u32;
+    case 13: return ElementType::u64;
+    case 16: return ElementType::bf16;
+    default: break;
+  }
+  const char* name = code == 8                ? "string"
+                     : code == 14 || code == 15 ? "complex"
+                     : code >= 17 && code <= 20 ? "float8"
+                     : code == 21 || code == 22 ? "int4"
+                     : code == 23               ? "float4"
+                                                : "unknown";
+  throw_error(where(node), "attribute '", attr, "' = ", code, " (", name,
+              ") is not supported: Sluice has no such element type");
+}
+
+double round_to_precision(double v, ElementType type) {
+  switch (type) {
+    case ElementType::f32: return static_cast<float>(v);
+    case ElementType::f16: return static_cast<float>(float16(static_cast<float>(v)));
+    case ElementType::bf16: return static_cast<float>(bfloat16(static_cast<float>(v)));
+    default: return v;
+  }
+}
+
+int64_t round_and_saturate(double v, int64_t zero_point, IntRange range) {
+  if (std::isnan(v)) return range.lo;
+  const double q = std::nearbyint(v) + static_cast<double>(zero_point);
+  if (q <= static_cast<double>(range.lo)) return range.lo;
+  if (q >= static_cast<double>(range.hi)) return range.hi;
+  return static_cast<int64_t>(q);
+}
+
+Tensor int_tensor(ElementType type, Shape shape, const std::vector<int64_t>& values) {
+  Tensor out(type, std::move(shape));
+  dispatch_all(type, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(out.data());
+    for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+  });
+  return out;
+}
+
+Tensor numeric_tensor(ElementType type, Shape shape, const std::vector<double>& values) {
+  Tensor out(type, std::move(shape));
+  dispatch_all(type, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = static_cast<T*>(out.data());
+    for (size_t i = 0; i < values.size(); ++i) {
+      if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
+        p[i] = T(static_cast<float>(values[i]));
+      } else {
+        p[i] = static_cast<T>(values[i]);
+      }
+    }
+  });
+  return out;
+}
+
+namespace {
+
+int64_t product(const Shape& shape, size_t begin, size_t end) {
+  int64_t n = 1;
+  for (size_t i = begin; i < end; ++i) n *= shape[i];
+  return n;
+}
+
+}  // namespace
+
+ParamLayout param_layout(const Node& node, const Shape& x, const Shape& scale, int64_t axis,
+                         int64_t block_size, bool allow_per_axis, const std::string& scale_name) {
+  ParamLayout layout;
+  if (shape_size(scale) == 1) {
+    layout.inner = shape_size(x);
+    return layout;
+  }
+  SLUICE_CHECK(allow_per_axis, where(node), "input '", scale_name, "' has shape ", to_string(scale),
+               "; this opset version only allows per-tensor quantization (a scalar or 1-element scale)");
+  SLUICE_CHECK(!x.empty(), where(node), "input '", scale_name, "' has shape ", to_string(scale),
+               " but x is a scalar; expected a scalar or 1-element scale");
+  const int64_t rank = static_cast<int64_t>(x.size());
+  const size_t a = static_cast<size_t>(normalize_axis(axis, rank, node));
+  layout.outer = product(x, 0, a);
+  layout.axis_extent = x[a];
+  layout.inner = product(x, a + 1, x.size());
+  if (block_size <= 0) {
+    SLUICE_CHECK(scale.size() == 1 && scale[0] == x[a], where(node), "input '", scale_name, "' has shape ",
+                 to_string(scale), "; for per-axis quantization along axis ", a, " of x ", to_string(x),
+                 " expected [", x[a], "] (or a scalar for per-tensor quantization)");
+    layout.kind = ParamLayout::Kind::per_axis;
+    return layout;
+  }
+  Shape expected = x;
+  expected[a] = (x[a] + block_size - 1) / block_size;
+  SLUICE_CHECK(scale == expected, where(node), "input '", scale_name, "' has shape ", to_string(scale),
+               "; for blocked quantization of x ", to_string(x), " along axis ", a, " with block_size ",
+               block_size, " expected ", to_string(expected));
+  layout.kind = ParamLayout::Kind::blocked;
+  layout.block_size = block_size;
+  layout.param_axis_extent = expected[a];
+  return layout;
+}
+
+void check_zero_point_shape(const Node& node, const Shape& scale, const Shape& zero_point,
+                            const std::string& zero_point_name) {
+  const bool both_single = shape_size(scale) == 1 && shape_size(zero_point) == 1;
+  SLUICE_CHECK(both_single || scale == zero_point, where(node), "input '", zero_point_name, "' has shape ",
+               to_string(zero_point), "; expected the scale's shape ", to_string(scale));
+}
+
+void check_param_shapes(const Node& node, const PartialShape& x, const PartialShape& scale,
+                        const PartialShape* zero_point, int64_t axis, int64_t block_size,
+                        bool allow_per_axis) {
+  if (!x.is_static() || !scale.is_static()) return;
+  param_layout(node, x.to_shape(), scale.to_shape(), axis, block_size, allow_per_axis, "scale");
+  if (zero_point && zero_point->is_static()) {
+    check_zero_point_shape(node, scale.to_shape(), zero_point->to_shape(), "zero_point");
+  }
+}
+
+namespace {
+
+// Which features an opset version of QuantizeLinear / DequantizeLinear has.
+struct QuantVersion {
+  int64_t since = 10;
+  bool per_axis() const { return since >= 13; }
+  bool sixteen_bit() const { return since >= 21; }
+  bool blocked() const { return since >= 21; }
+  bool float_scales() const { return since >= 19; }  // f16 / bf16 scales and x
+};
+
+bool is_storage_type(ElementType type, QuantVersion v) {
+  switch (type) {
+    case ElementType::u8:
+    case ElementType::i8: return true;
+    case ElementType::u16:
+    case ElementType::i16: return v.sixteen_bit();
+    default: return false;
+  }
+}
+
+std::string storage_types(QuantVersion v) { return v.sixteen_bit() ? "u8, i8, u16 or i16" : "u8 or i8"; }
+
+void check_attr_version(const Node& node, const std::string& attr, int64_t needed) {
+  SLUICE_CHECK(!node.has_attr(attr) || node.opset_version >= needed, where(node), "attribute '", attr,
+               "' needs opset ", needed, "; the model imports opset ", node.opset_version);
+}
+
+void validate_quant_common(const Node& node, QuantVersion v) {
+  check_attr_version(node, "axis", 13);
+  check_attr_version(node, "block_size", 21);
+  SLUICE_CHECK(node.attr_int("block_size", 0) >= 0, where(node), "attribute 'block_size' is ",
+               node.attr_int("block_size", 0), "; expected a value >= 0");
+}
+
+// The numpy result type of x / scale: f64 for an integer x, else the wider float type.
+ElementType division_precision(ElementType x, ElementType scale) {
+  if (!is_floating(x) || x == ElementType::f64 || scale == ElementType::f64) return ElementType::f64;
+  if (x == scale) return x;
+  return ElementType::f32;
+}
+
+// ---- QuantizeLinear -----------------------------------------------------------------------------
+
+void validate_quantize(const Node& node, QuantVersion v) {
+  validate_quant_common(node, v);
+  check_attr_version(node, "output_dtype", 21);
+  check_attr_version(node, "precision", 23);
+  if (node.has_attr("output_dtype")) {
+    const ElementType t = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    SLUICE_CHECK(is_storage_type(t, v), where(node), "attribute 'output_dtype' names ", to_string(t),
+                 "; expected ", storage_types(v));
+  }
+  if (node.has_attr("precision")) {
+    const ElementType t = element_type_from_onnx_code(node.attr_int("precision"), node, "precision");
+    SLUICE_CHECK(is_floating(t), where(node), "attribute 'precision' names ", to_string(t),
+                 "; expected a floating type");
+  }
+}
+
+ElementType quantize_output_type(const Node& node, ElementType zero_point_type, QuantVersion v) {
+  ElementType out = ElementType::u8;
+  if (node.has_attr("output_dtype")) {
+    out = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+  }
+  if (zero_point_type != ElementType::undefined) {
+    SLUICE_CHECK(!node.has_attr("output_dtype") || out == zero_point_type, where(node),
+                 "attribute 'output_dtype' names ", to_string(out), " but input 'y_zero_point' is ",
+                 to_string(zero_point_type), "; they must agree");
+    out = zero_point_type;
+  }
+  SLUICE_CHECK(is_storage_type(out, v), where(node), "quantized type ", to_string(out),
+               " is not supported; expected ", storage_types(v),
+               " (float8 and int4 have no Sluice element type)");
+  return out;
+}
+
+void check_quantize_input_types(const Node& node, ElementType x, ElementType scale, QuantVersion v) {
+  const bool x_ok = x == ElementType::f32 || x == ElementType::i32 ||
+                    (v.float_scales() && (x == ElementType::f16 || x == ElementType::bf16));
+  SLUICE_CHECK(x_ok, where(node), "input 'x' is ", to_string(x), "; expected ",
+               v.float_scales() ? "f32, f16, bf16 or i32" : "f32 or i32");
+  const bool scale_ok = v.float_scales() ? is_floating(scale) : scale == ElementType::f32;
+  SLUICE_CHECK(scale_ok, where(node), "input 'y_scale' is ", to_string(scale), "; expected ",
+               v.float_scales() ? "a floating type" : "f32");
+}
+
+void infer_quantize(InferContext& ctx, QuantVersion v) {
+  const Node& node = ctx.node;
+  check_quantize_input_types(node, ctx.input_type(0), ctx.input_type(1), v);
+  const ElementType zp_type = ctx.has_input(2) ? ctx.input_type(2) : ElementType::undefined;
+  const ElementType out = quantize_output_type(node, zp_type, v);
+  check_param_shapes(node, ctx.input_shape(0), ctx.input_shape(1),
+                     ctx.has_input(2) ? &ctx.input_shape(2) : nullptr, node.attr_int("axis", 1),
+                     node.attr_int("block_size", 0), v.per_axis());
+  ctx.set_output(0, out, ctx.input_shape(0));
+}
+
+std::vector<Tensor> quantize_kernel(const Node& node, std::span<const Tensor> in, QuantVersion v) {
+  const Tensor& x = in[0];
+  const Tensor& scale = in[1];
+  const Tensor zp = in.size() > 2 ? in[2] : Tensor();
+  check_quantize_input_types(node, x.type(), scale.type(), v);
+  const ElementType out_type = quantize_output_type(node, zp ? zp.type() : ElementType::undefined, v);
+  const ParamLayout layout = param_layout(node, x.shape(), scale.shape(), node.attr_int("axis", 1),
+                                          node.attr_int("block_size", 0), v.per_axis(), "y_scale");
+  if (zp) check_zero_point_shape(node, scale.shape(), zp.shape(), "y_zero_point");
+  ElementType precision = division_precision(x.type(), scale.type());
+  if (node.has_attr("precision")) {
+    precision = element_type_from_onnx_code(node.attr_int("precision"), node, "precision");
+  }
+  const std::vector<double> xs = to_doubles(x);
+  const std::vector<double> scales = to_doubles(scale);
+  const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
+  const IntRange range = int_range(out_type);
+  std::vector<int64_t> ys(xs.size());
+  for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
+    for (int64_t a = 0; a < layout.axis_extent; ++a) {
+      for (int64_t i = 0; i < layout.inner; ++i, ++idx) {
+        const int64_t p = layout.param_index(o, a, i);
+        const double q = round_to_precision(
+            round_to_precision(xs[idx], precision) / round_to_precision(scales[p], precision), precision);
+        ys[idx] = round_and_saturate(q, zps[p], range);
+      }
+    }
+  }
+  return {int_tensor(out_type, x.shape(), ys)};
+}
+
+// ---- DequantizeLinear ---------------------------------------------------------------------------
+
+void validate_dequantize(const Node& node, QuantVersion v) {
+  validate_quant_common(node, v);
+  check_attr_version(node, "output_dtype", 23);
+  if (node.has_attr("output_dtype")) {
+    const ElementType t = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    SLUICE_CHECK(is_floating(t), where(node), "attribute 'output_dtype' names ", to_string(t),
+                 "; expected a floating type");
+  }
+}
+
+void check_dequantize_input_types(const Node& node, ElementType x, ElementType scale, ElementType zp,
+                                  QuantVersion v) {
+  SLUICE_CHECK(is_storage_type(x, v) || x == ElementType::i32, where(node), "input 'x' is ", to_string(x),
+               "; expected ", storage_types(v), " or i32 (float8 and int4 have no Sluice element type)");
+  const bool scale_ok = v.float_scales() ? is_floating(scale) : scale == ElementType::f32;
+  SLUICE_CHECK(scale_ok, where(node), "input 'x_scale' is ", to_string(scale), "; expected ",
+               v.float_scales() ? "a floating type" : "f32");
+  SLUICE_CHECK(zp == ElementType::undefined || zp == x, where(node), "input 'x_zero_point' is ",
+               to_string(zp), "; expected x's type ", to_string(x));
+}
+
+ElementType dequantize_output_type(const Node& node, ElementType scale) {
+  if (node.has_attr("output_dtype")) {
+    return element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+  }
+  return scale;
+}
+
+void infer_dequantize(InferContext& ctx, QuantVersion v) {
+  const Node& node = ctx.node;
+  const ElementType zp_type = ctx.has_input(2) ? ctx.input_type(2) : ElementType::undefined;
+  check_dequantize_input_types(node, ctx.input_type(0), ctx.input_type(1), zp_type, v);
+  check_param_shapes(node, ctx.input_shape(0), ctx.input_shape(1),
+                     ctx.has_input(2) ? &ctx.input_shape(2) : nullptr, node.attr_int("axis", 1),
+                     node.attr_int("block_size", 0), v.per_axis());
+  ctx.set_output(0, dequantize_output_type(node, ctx.input_type(1)), ctx.input_shape(0));
+}
+
+std::vector<Tensor> dequantize_kernel(const Node& node, std::span<const Tensor> in, QuantVersion v) {
+  const Tensor& x = in[0];
+  const Tensor& scale = in[1];
+  const Tensor zp = in.size() > 2 ? in[2] : Tensor();
+  check_dequantize_input_types(node, x.type(), scale.type(), zp ? zp.type() : ElementType::undefined, v);
+  const ParamLayout layout = param_layout(node, x.shape(), scale.shape(), node.attr_int("axis", 1),
+                                          node.attr_int("block_size", 0), v.per_axis(), "x_scale");
+  if (zp) check_zero_point_shape(node, scale.shape(), zp.shape(), "x_zero_point");
+  // numpy: x.astype(float32) - zero_point, times the scale in the wider of f32 and the scale's type.
+  const ElementType precision = scale.type() == ElementType::f64 ? ElementType::f64 : ElementType::f32;
+  const std::vector<int64_t> xs = to_int64s(x);
+  const std::vector<double> scales = to_doubles(scale);
+  const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
+  std::vector<double> ys(xs.size());
+  for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
+    for (int64_t a = 0; a < layout.axis_extent; ++a) {
+      for (int64_t i = 0; i < layout.inner; ++i, ++idx) {
+        const int64_t p = layout.param_index(o, a, i);
+        const double dx = round_to_precision(round_to_precision(static_cast<double>(xs[idx]), precision) -
+                                                 round_to_precision(static_cast<double>(zps[p]), precision),
+                                             precision);
+        ys[idx] = round_to_precision(dx * scales[p], precision);
+      }
+    }
+  }
+  return {numeric_tensor(dequantize_output_type(node, scale.type()), x.shape(), ys)};
+}
+
+// ---- DynamicQuantizeLinear ----------------------------------------------------------------------
+
+void infer_dynamic_quantize(InferContext& ctx) {
+  SLUICE_CHECK(ctx.input_type(0) == ElementType::f32, where(ctx.node), "input 'x' is ",
+               to_string(ctx.input_type(0)), "; expected f32");
+  ctx.set_output(0, ElementType::u8, ctx.input_shape(0));
+  ctx.set_output(1, ElementType::f32, PartialShape(Shape{}));
+  ctx.set_output(2, ElementType::u8, PartialShape(Shape{}));
+}
+
+std::vector<Tensor> dynamic_quantize_kernel(const Node& node, std::span<const Tensor> in) {
+  const Tensor& x = in[0];
+  SLUICE_CHECK(x.type() == ElementType::f32, where(node), "input 'x' is ", to_string(x.type()),
+               "; expected f32");
+  const auto xs = x.values<float>();
+  float max_x = 0.0f, min_x = 0.0f;
+  for (float v : xs) {
+    SLUICE_CHECK(std::isfinite(v), where(node), "input 'x' holds a non-finite value (", v,
+                 "); the quantization range is undefined");
+    max_x = std::max(max_x, v);
+    min_x = std::min(min_x, v);
+  }
+  const float scale = max_x == min_x ? 1.0f : (max_x - min_x) / 255.0f;
+  const float initial_zero_point = 0.0f - min_x / scale;
+  const float zero_point = std::nearbyint(std::clamp(initial_zero_point, 0.0f, 255.0f));
+  const IntRange range{0, 255};
+  std::vector<int64_t> ys(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ys[i] = round_and_saturate(static_cast<double>(xs[i] / scale), static_cast<int64_t>(zero_point), range);
+  }
+  return {int_tensor(ElementType::u8, x.shape(), ys), Tensor::scalar<float>(scale),
+          Tensor::scalar<uint8_t>(static_cast<uint8_t>(zero_point))};
+}
+
+void register_quantize_linear(OpRegistry& registry) {
+  for (int64_t since : {10, 13, 19, 21, 23}) {
+    const QuantVersion v{since};
+    OpSchema s;
+    s.op_type = "QuantizeLinear";
+    s.since_version = since;
+    s.min_inputs = 2;
+    s.max_inputs = 3;
+    s.validate = [v](const Node& node) { validate_quantize(node, v); };
+    s.infer = [v](InferContext& ctx) { infer_quantize(ctx, v); };
+    s.reference = [v](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+      return quantize_kernel(node, in, v);
+    };
+    registry.add(std::move(s));
+  }
+}
+
+void register_dequantize_linear(OpRegistry& registry) {
+  for (int64_t since : {10, 13, 19, 21, 23}) {
+    const QuantVersion v{since};
+    OpSchema s;
+    s.op_type = "DequantizeLinear";
+    s.since_version = since;
+    s.min_inputs = 2;
+    s.max_inputs = 3;
+    s.validate = [v](const Node& node) { validate_dequantize(node, v); };
+    s.infer = [v](InferContext& ctx) { infer_dequantize(ctx, v); };
+    s.reference = [v](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+      return dequantize_kernel(node, in, v);
+    };
+    registry.add(std::move(s));
+  }
+}
+
+void register_dynamic_quantize_linear(OpRegistry& registry) {
+  OpSchema s;
+  s.op_type = "DynamicQuantizeLinear";
+  s.since_version = 11;
+  s.min_inputs = 1;
+  s.max_inputs = 1;
+  s.min_outputs = 3;
+  s.max_outputs = 3;
+  s.infer = infer_dynamic_quantize;
+  s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+    return dynamic_quantize_kernel(node, in);
+  };
+  registry.add(std::move(s));
+}
+
+}  // namespace
+}  // namespace sluice::ops::quant
+
+namespace sluice::graph {
+
+void register_quantization_ops(OpRegistry& registry) {
+  ops::quant::register_quantize_linear(registry);
+  ops::quant::register_dequantize_linear(registry);
+  ops::quant::register_dynamic_quantize_linear(registry);
+  ops::quant::register_quantized_matmul_ops(registry);
+  ops::quant::register_quantized_conv_ops(registry);
+}
+
+}  // namespace sluice::graph

@@ -1,0 +1,16 @@
+// Which ONNX backend node test cases are in the scope of this runtime.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace sluice::tool {
+
+// Why a case's model is out of scope, or nullopt when it is in scope. Out of scope: the ai.onnx.ml or
+// ai.onnx.preview.training domains, and sequence, map, optional or sparse values, string tensors,
+// complex, float8 or int4/uint4 element types anywhere in the model (inputs, outputs, value_info,
+// initializers, attribute tensors, subgraphs). A file that does not parse as a model is in scope, so that
+// reading it reports the error.
+std::optional<std::string> out_of_scope_reason(const std::string& model_path);
+
+}  // namespace sluice::tool

@@ -1,0 +1,169 @@
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sluice/core.hpp"
+#include "sluice/error.hpp"
+#include "tools/sluice/commands.hpp"
+#include "tools/sluice/default_model.hpp"
+#include "tools/sluice/tensor_text.hpp"
+#include "tools/sluice/tool_util.hpp"
+#include "util/npy.hpp"
+
+namespace sluice::tool {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// "NAME=VALUE" options as a map; a repeated name is an error.
+std::map<std::string, std::string> parse_named(const std::vector<std::string>& items, const std::string& flag) {
+  std::map<std::string, std::string> named;
+  for (const std::string& item : items) {
+    auto [name, value] = split_key_value(item, flag);
+    SLUICE_CHECK(named.emplace(name, value).second, flag, ": '", name, "' is given twice");
+  }
+  return named;
+}
+
+// "1,3,224,224" or "[1,3,224,224]" ("" or "[]" for a scalar).
+Shape parse_dims(const std::string& name, std::string text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  Shape shape;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t used = 0;
+    int64_t extent = -1;
+    try {
+      extent = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    SLUICE_CHECK(used == item.size() && extent >= 0, "-s ", name, "=", text,
+                 ": expected non-negative integer dimensions separated by ',' (e.g. 1,3,224,224)");
+    shape.push_back(extent);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return shape;
+}
+
+std::string port_names(const std::vector<PortInfo>& ports) {
+  std::string names;
+  for (const PortInfo& port : ports) names += (names.empty() ? "'" : ", '") + port.name + "'";
+  return names.empty() ? "none" : names;
+}
+
+const PortInfo& find_input(const Model& model, const std::string& name, const std::string& flag) {
+  for (const PortInfo& port : model.inputs()) {
+    if (port.name == name) return port;
+  }
+  throw_error(flag, ": the model has no input '", name, "' (inputs: ", port_names(model.inputs()), ")");
+}
+
+// Reads the -i files and checks each against its port.
+std::map<std::string, Tensor> read_input_files(const Model& model, const std::vector<std::string>& items) {
+  std::map<std::string, Tensor> tensors;
+  for (const auto& [name, path] : parse_named(items, "-i")) {
+    const PortInfo& port = find_input(model, name, "-i");
+    Tensor tensor = util::read_npy(path);
+    SLUICE_CHECK(tensor.type() == port.type, "-i ", name, "=", path, ": the file holds ", to_string(tensor.type()),
+                 " data, input '", name, "' expects ", to_string(port.type));
+    SLUICE_CHECK(port.shape.accepts(tensor.shape()), "-i ", name, "=", path, ": the file's shape ",
+                 to_string(tensor.shape()), " does not fit input '", name, "' of shape ", port.shape.to_string());
+    tensors.emplace(name, tensor);
+  }
+  return tensors;
+}
+
+// Makes the model static where -s or -i say how: -s shapes, and the shapes of -i files for dynamic inputs.
+void apply_shapes(Model& model, const std::vector<std::string>& shape_items,
+                  const std::map<std::string, Tensor>& given) {
+  std::map<std::string, PartialShape> shapes;
+  for (const auto& [name, dims] : parse_named(shape_items, "-s")) {
+    find_input(model, name, "-s");
+    SLUICE_CHECK(!given.count(name), "input '", name, "' has both -i and -s: give only one");
+    shapes.emplace(name, PartialShape(parse_dims(name, dims)));
+  }
+  for (const auto& [name, tensor] : given) {
+    if (!model.input(name).shape.is_static()) shapes.emplace(name, PartialShape(tensor.shape()));
+  }
+  if (!shapes.empty()) model.reshape(shapes);
+  for (const PortInfo& port : model.inputs()) {
+    SLUICE_CHECK(port.shape.is_static(), "input '", port.name, "' has the dynamic shape ", port.shape.to_string(),
+                 ": give its data with -i ", port.name, "=FILE.npy or its shape with -s ", port.name, "=DIMS");
+  }
+}
+
+AnyMap parse_properties(const std::vector<std::string>& items) {
+  AnyMap properties;
+  for (const auto& [key, value] : parse_named(items, "-p")) properties.emplace(key, Any(value));
+  return properties;
+}
+
+void write_outputs(const std::string& dir, const std::vector<PortInfo>& outputs, const InferRequest& request) {
+  std::filesystem::create_directories(dir);
+  std::set<std::string> used;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string base = sanitize_file_name(outputs[i].name);
+    if (!used.insert(base).second) base.append("_").append(std::to_string(i));
+    used.insert(base);
+    std::string path = (std::filesystem::path(dir) / (base + ".npy")).string();
+    Tensor tensor = request.get_output_tensor(i);
+    util::write_npy(path, widen_for_npy(tensor));
+    std::cout << "wrote " << path << (tensor.type() == ElementType::bf16 ? " (bf16 widened to f32)" : "")
+              << '\n';
+  }
+}
+
+}  // namespace
+
+int run_run_command(const RunOptions& options) {
+  Core core;
+  std::string device = choose_device(core, options.device);
+  AnyMap properties = parse_properties(options.properties);
+
+  auto start = Clock::now();
+  Model model = options.model_path.empty() ? core.read_model(default_model_bytes())
+                                           : core.read_model(options.model_path);
+  std::map<std::string, Tensor> given = read_input_files(model, options.inputs);
+  apply_shapes(model, options.shapes, given);
+  CompiledModel compiled = core.compile_model(model, device, properties);
+  double compile_ms = milliseconds_since(start);
+
+  InferRequest request = compiled.create_infer_request();
+  std::mt19937_64 rng(options.seed);
+  for (const PortInfo& port : compiled.inputs()) {
+    auto it = given.find(port.name);
+    Tensor tensor = it != given.end() ? it->second : Tensor(port.type, port.shape.to_shape());
+    if (it == given.end()) fill_random(tensor, rng);
+    request.set_tensor(port.name, tensor);
+    std::cout << "input " << port.name << ": " << to_string(tensor.type()) << ' ' << to_string(tensor.shape())
+              << (it != given.end() ? " (from -i)" : " (random)") << '\n';
+  }
+  start = Clock::now();
+  request.infer();
+  double infer_ms = milliseconds_since(start);
+
+  for (size_t i = 0; i < compiled.outputs().size(); ++i) {
+    Tensor tensor = request.get_output_tensor(i);
+    std::cout << "output " << compiled.outputs()[i].name << ": " << to_string(tensor.type()) << ' '
+              << to_string(tensor.shape()) << ' ' << summarize(tensor) << '\n';
+  }
+  std::cout << "device " << device << ": read+compile " << compile_ms << " ms, first inference " << infer_ms
+            << " ms\n";
+  if (!options.output_dir.empty()) write_outputs(options.output_dir, compiled.outputs(), request);
+  return 0;
+}
+
+}  // namespace sluice::tool

@@ -1,0 +1,121 @@
+#include "tools/sluice/tensor_text.hpp"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <vector>
+
+namespace sluice::tool {
+namespace {
+
+// Calls fn with a typed pointer to the tensor's elements.
+template <class Fn>
+void visit_elements(const Tensor& tensor, Fn&& fn) {
+  void* data = tensor.data();
+  switch (tensor.type()) {
+    case ElementType::f32: return fn(static_cast<float*>(data));
+    case ElementType::f16: return fn(static_cast<float16*>(data));
+    case ElementType::bf16: return fn(static_cast<bfloat16*>(data));
+    case ElementType::f64: return fn(static_cast<double*>(data));
+    case ElementType::i8: return fn(static_cast<int8_t*>(data));
+    case ElementType::i16: return fn(static_cast<int16_t*>(data));
+    case ElementType::i32: return fn(static_cast<int32_t*>(data));
+    case ElementType::i64: return fn(static_cast<int64_t*>(data));
+    case ElementType::u8: return fn(static_cast<uint8_t*>(data));
+    case ElementType::u16: return fn(static_cast<uint16_t*>(data));
+    case ElementType::u32: return fn(static_cast<uint32_t*>(data));
+    case ElementType::u64: return fn(static_cast<uint64_t*>(data));
+    case ElementType::boolean: return fn(static_cast<bool*>(data));
+    case ElementType::undefined: break;
+  }
+  throw_error("tensor of undefined element type");
+}
+
+template <class T>
+constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                           std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
+
+template <class T>
+double as_double(T value) {
+  if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
+    return static_cast<float>(value);
+  } else {
+    return static_cast<double>(value);
+  }
+}
+
+template <class T>
+std::string value_text(T value) {
+  std::ostringstream out;
+  if constexpr (std::is_same_v<T, bool>) {
+    out << (value ? "true" : "false");
+  } else if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>) {
+    out << static_cast<int>(value);
+  } else if constexpr (is_real_v<T>) {
+    out.precision(6);
+    out << as_double(value);
+  } else {
+    out << value;
+  }
+  return out.str();
+}
+
+}  // namespace
+
+void fill_random(const Tensor& tensor, std::mt19937_64& rng) {
+  const auto count = static_cast<size_t>(tensor.size());
+  visit_elements(tensor, [&](auto* data) {
+    using T = std::remove_pointer_t<decltype(data)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      std::bernoulli_distribution dist(0.5);
+      for (size_t i = 0; i < count; ++i) data[i] = dist(rng);
+    } else if constexpr (is_real_v<T>) {
+      std::uniform_real_distribution<double> dist(-1.0, 1.0);
+      for (size_t i = 0; i < count; ++i) data[i] = T(static_cast<float>(dist(rng)));
+    } else {
+      std::uniform_int_distribution<int> dist(0, 9);
+      for (size_t i = 0; i < count; ++i) data[i] = static_cast<T>(dist(rng));
+    }
+  });
+}
+
+std::string summarize(const Tensor& tensor, size_t shown) {
+  std::ostringstream out;
+  const auto count = static_cast<size_t>(tensor.size());
+  if (count == 0) return "no elements";
+  visit_elements(tensor, [&](auto* data) {
+    double min = std::numeric_limits<double>::infinity(), max = -min, sum = 0;
+    size_t finite = 0, nan = 0, inf = 0;
+    for (size_t i = 0; i < count; ++i) {
+      double v = as_double(data[i]);
+      if (std::isnan(v)) {
+        ++nan;
+      } else if (std::isinf(v)) {
+        ++inf;
+      } else {
+        min = std::min(min, v);
+        max = std::max(max, v);
+        sum += v;
+        ++finite;
+      }
+    }
+    if (finite) out << "min " << min << " max " << max << " mean " << sum / static_cast<double>(finite);
+    if (nan) out << (finite ? " " : "") << nan << " NaN";
+    if (inf) out << (finite || nan ? " " : "") << inf << " inf";
+    out << " values [";
+    for (size_t i = 0; i < std::min(count, shown); ++i) out << (i ? ", " : "") << value_text(data[i]);
+    out << (count > shown ? ", ...]" : "]");
+  });
+  return out.str();
+}
+
+Tensor widen_for_npy(const Tensor& tensor) {
+  if (tensor.type() != ElementType::bf16) return tensor;
+  Tensor wide(ElementType::f32, tensor.shape());
+  auto source = tensor.values<bfloat16>();
+  auto target = wide.values<float>();
+  for (size_t i = 0; i < source.size(); ++i) target[i] = static_cast<float>(source[i]);
+  return wide;
+}
+
+}  // namespace sluice::tool

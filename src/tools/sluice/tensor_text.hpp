@@ -1,0 +1,23 @@
+// Tensor helpers of the `sluice` tool: random data and one-line summaries.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "sluice/tensor.hpp"
+
+namespace sluice::tool {
+
+// Fills the tensor with random values: reals uniform in [-1, 1], integers uniform in [0, 9], booleans
+// true or false with equal chance.
+void fill_random(const Tensor& tensor, std::mt19937_64& rng);
+
+// "min -0.98 max 0.99 mean 0.012 values [0.5, -0.25, ...]" (non-finite values are counted, not used in
+// min/max/mean); at most `shown` leading values.
+std::string summarize(const Tensor& tensor, size_t shown = 8);
+
+// The tensor converted to f32 (for bf16, which .npy cannot hold); other types are returned as they are.
+Tensor widen_for_npy(const Tensor& tensor);
+
+}  // namespace sluice::tool

@@ -1,0 +1,71 @@
+# Tests of the sluice command-line tool (label cli), on the small models and .npy files of cli/ (made by
+# cli/make_cli_data.py) and on the built-in default model. Each runs cli/check_cli.cmake.
+set(cli_data ${CMAKE_CURRENT_SOURCE_DIR}/cli)
+set(cli_out ${CMAKE_CURRENT_BINARY_DIR}/cli_out)
+
+# sluice_cli_test(NAME EXPECT success|error ARGS a b ... [MATCH regex] [FILES f ...] [SAME produced expected]
+#                 [CLEAN folder])
+function(sluice_cli_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPECT;MATCH;CLEAN" "ARGS;FILES;SAME")
+  list(JOIN arg_ARGS "|" joined_args)
+  set(defines -DSLUICE=$<TARGET_FILE:sluice_cli> "-DARGS=${joined_args}" -DEXPECT=${arg_EXPECT})
+  if(DEFINED arg_MATCH)
+    list(APPEND defines "-DMATCH=${arg_MATCH}")
+  endif()
+  if(DEFINED arg_FILES)
+    list(JOIN arg_FILES "|" joined_files)
+    list(APPEND defines "-DFILES=${joined_files}")
+  endif()
+  if(DEFINED arg_SAME)
+    list(JOIN arg_SAME "|" joined_same)
+    list(APPEND defines "-DSAME=${joined_same}")
+  endif()
+  if(DEFINED arg_CLEAN)
+    list(APPEND defines "-DCLEAN=${arg_CLEAN}")
+  endif()
+  add_test(NAME cli_${name} COMMAND ${CMAKE_COMMAND} ${defines} -P ${cli_data}/check_cli.cmake)
+  set_tests_properties(cli_${name} PROPERTIES LABELS cli TIMEOUT 300)
+endfunction()
+
+sluice_cli_test(run_default EXPECT success ARGS run -d REF -o ${cli_out}/default
+                MATCH "output output: f32 \\[1,1000\\]" FILES ${cli_out}/default/output.npy
+                CLEAN ${cli_out}/default)
+sluice_cli_test(run_given_inputs EXPECT success
+                ARGS run ${cli_data}/add.onnx -d REF -i x=${cli_data}/x.npy -i y=${cli_data}/y.npy
+                     -o ${cli_out}/add
+                MATCH "output out/sum: f32 \\[2,3\\] min 1.5 max 36"
+                SAME ${cli_out}/add/out_sum.npy ${cli_data}/expected_sum.npy CLEAN ${cli_out}/add)
+sluice_cli_test(run_dynamic_from_inputs EXPECT success
+                ARGS run ${cli_data}/dyn_add.onnx -d REF -i x=${cli_data}/x.npy -i y=${cli_data}/y.npy
+                     -o ${cli_out}/dyn
+                SAME ${cli_out}/dyn/out_sum.npy ${cli_data}/expected_sum.npy CLEAN ${cli_out}/dyn)
+sluice_cli_test(run_dynamic_with_shape EXPECT success
+                ARGS run ${cli_data}/dyn_add.onnx -d REF -s x=4,3 -s y=[4,3] --seed 7
+                MATCH "output out/sum: f32 \\[4,3\\]")
+sluice_cli_test(run_dynamic_without_shape EXPECT error ARGS run ${cli_data}/dyn_add.onnx -d REF
+                MATCH "dynamic shape.*-s x=DIMS")
+sluice_cli_test(run_missing_model EXPECT error ARGS run ${cli_data}/no_such_model.onnx -d REF
+                MATCH "no_such_model.onnx")
+sluice_cli_test(run_unknown_device EXPECT error ARGS run ${cli_data}/add.onnx -d NO_SUCH_DEVICE
+                MATCH "NO_SUCH_DEVICE")
+sluice_cli_test(run_unknown_input EXPECT error ARGS run ${cli_data}/add.onnx -d REF -i z=${cli_data}/x.npy
+                MATCH "no input 'z' \\(inputs: 'x', 'y'\\)")
+sluice_cli_test(run_input_wrong_shape EXPECT error
+                ARGS run ${cli_data}/add.onnx -d REF -i x=${cli_data}/x_3x2.npy
+                MATCH "x_3x2.npy: the file's shape \\[3,2\\] does not fit input 'x' of shape \\[2,3\\]")
+sluice_cli_test(run_input_wrong_dtype EXPECT error
+                ARGS run ${cli_data}/add.onnx -d REF -i x=${cli_data}/x_f64.npy
+                MATCH "x_f64.npy: the file holds f64 data, input 'x' expects f32")
+sluice_cli_test(run_input_not_npy EXPECT error ARGS run ${cli_data}/add.onnx -d REF -i x=${cli_data}/add.onnx
+                MATCH "add.onnx: not a .npy file")
+sluice_cli_test(run_bad_property_value EXPECT error ARGS run ${cli_data}/add.onnx -d REF -p NUM_STREAMS=many
+                MATCH "NUM_STREAMS")
+sluice_cli_test(run_unknown_property EXPECT error ARGS run ${cli_data}/add.onnx -d REF -p NO_SUCH_PROPERTY=1
+                MATCH "NO_SUCH_PROPERTY")
+sluice_cli_test(run_property_without_value EXPECT error ARGS run ${cli_data}/add.onnx -d REF -p NUM_STREAMS
+                MATCH "-p 'NUM_STREAMS': expected KEY=VALUE")
+sluice_cli_test(unknown_option EXPECT error ARGS run --no-such-option MATCH "no-such-option")
+sluice_cli_test(no_subcommand EXPECT error ARGS "" MATCH "subcommand")
+sluice_cli_test(info EXPECT success ARGS info ${cli_data}/add.onnx
+                MATCH "x: f32 \\[2,3\\].*out/sum: f32 \\[2,3\\].*1 Add")
+sluice_cli_test(devices EXPECT success ARGS devices MATCH "REF\n  FULL_DEVICE_NAME: ")
