@@ -6,6 +6,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${SLUICE_BUILD_DIR:-$root/build}
 
-"$root/scripts/install-deps.sh"
-"$root/scripts/build.sh" --target sluice_cli
+bash "$root/scripts/install-deps.sh"
+bash "$root/scripts/build.sh" --target sluice_cli
 "$build_dir/sluice" run "$@"

@@ -7,6 +7,6 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${SLUICE_BUILD_DIR:-$root/build}
 
-"$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+bash "$root/scripts/install-deps.sh"
+bash "$root/scripts/build.sh"
 ctest --test-dir "$build_dir" --output-on-failure --parallel "$(nproc)" "$@"

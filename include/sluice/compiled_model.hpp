@@ -29,8 +29,7 @@ class CompiledModel {
   // Reads a property (the resolved value of hints: NUM_STREAMS, INFERENCE_NUM_THREADS, ...). Throws
   // sluice::Error listing the supported properties when the name is unknown.
   Any get_property(const std::string& name) const;
-  template <class T, props::Access A>
-  T get_property(const props::Property<T, A>& key) const {
+  template <class T, props::Access A> T get_property(const props::Property<T, A>& key) const {
     return get_property(std::string(key.name)).template as<T>();
   }
   void set_property(const AnyMap& properties);

@@ -42,7 +42,7 @@ inline bool is_integer(ElementType type) { return is_signed_integer(type) || is_
 struct float16 {
   uint16_t bits = 0;
   float16() = default;
-  float16(float value);  // NOLINT(google-explicit-constructor): behaves like a number
+  float16(float value);    // NOLINT(google-explicit-constructor): behaves like a number
   operator float() const;  // NOLINT(google-explicit-constructor)
   static float16 from_bits(uint16_t b) {
     float16 f;
@@ -54,7 +54,7 @@ struct float16 {
 struct bfloat16 {
   uint16_t bits = 0;
   bfloat16() = default;
-  bfloat16(float value);  // NOLINT(google-explicit-constructor)
+  bfloat16(float value);    // NOLINT(google-explicit-constructor)
   operator float() const {  // NOLINT(google-explicit-constructor)
     uint32_t u = static_cast<uint32_t>(bits) << 16;
     float f;
@@ -69,8 +69,7 @@ struct bfloat16 {
 };
 
 // Compile-time mapping from C++ type to ElementType.
-template <class T>
-struct element_type_of;
+template <class T> struct element_type_of;
 template <> struct element_type_of<float> { static constexpr ElementType value = ElementType::f32; };
 template <> struct element_type_of<float16> { static constexpr ElementType value = ElementType::f16; };
 template <> struct element_type_of<bfloat16> { static constexpr ElementType value = ElementType::bf16; };
@@ -84,7 +83,6 @@ template <> struct element_type_of<uint16_t> { static constexpr ElementType valu
 template <> struct element_type_of<uint32_t> { static constexpr ElementType value = ElementType::u32; };
 template <> struct element_type_of<uint64_t> { static constexpr ElementType value = ElementType::u64; };
 template <> struct element_type_of<bool> { static constexpr ElementType value = ElementType::boolean; };
-template <class T>
-inline constexpr ElementType element_type_v = element_type_of<T>::value;
+template <class T> inline constexpr ElementType element_type_v = element_type_of<T>::value;
 
 }  // namespace sluice

@@ -15,8 +15,7 @@ class Error : public std::runtime_error {
 };
 
 // Builds a message from any streamable pieces: throw_error("input '", name, "': expected ", n, " dims").
-template <class... Args>
-[[noreturn]] void throw_error(Args&&... pieces) {
+template <class... Args> [[noreturn]] void throw_error(Args&&... pieces) {
   std::ostringstream out;
   (out << ... << std::forward<Args>(pieces));
   throw Error(out.str());
@@ -25,9 +24,9 @@ template <class... Args>
 }  // namespace sluice
 
 // Checks a condition; throws sluice::Error with the pieces as message when it does not hold.
-#define SLUICE_CHECK(cond, ...)            \
-  do {                                     \
-    if (!(cond)) {                         \
-      ::sluice::throw_error(__VA_ARGS__);  \
-    }                                      \
+#define SLUICE_CHECK(cond, ...)           \
+  do {                                    \
+    if (!(cond)) {                        \
+      ::sluice::throw_error(__VA_ARGS__); \
+    }                                     \
   } while (0)

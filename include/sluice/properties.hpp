@@ -28,17 +28,17 @@ class Any {
   using Variant = std::variant<std::monostate, bool, int64_t, double, std::string, std::vector<std::string>>;
   Any() = default;
   Any(bool v) : value_(v) {}  // NOLINT(google-explicit-constructor): values convert implicitly
-  Any(int v) : value_(static_cast<int64_t>(v)) {}  // NOLINT
-  Any(int64_t v) : value_(v) {}  // NOLINT
-  Any(uint32_t v) : value_(static_cast<int64_t>(v)) {}  // NOLINT
-  Any(uint64_t v) : value_(static_cast<int64_t>(v)) {}  // NOLINT
-  Any(double v) : value_(v) {}  // NOLINT
-  Any(const char* v) : value_(std::string(v)) {}  // NOLINT
-  Any(std::string v) : value_(std::move(v)) {}  // NOLINT
-  Any(std::string_view v) : value_(std::string(v)) {}  // NOLINT
-  Any(std::vector<std::string> v) : value_(std::move(v)) {}  // NOLINT
+  Any(int v) : value_(static_cast<int64_t>(v)) {}                        // NOLINT
+  Any(int64_t v) : value_(v) {}                                          // NOLINT
+  Any(uint32_t v) : value_(static_cast<int64_t>(v)) {}                   // NOLINT
+  Any(uint64_t v) : value_(static_cast<int64_t>(v)) {}                   // NOLINT
+  Any(double v) : value_(v) {}                                           // NOLINT
+  Any(const char* v) : value_(std::string(v)) {}                         // NOLINT
+  Any(std::string v) : value_(std::move(v)) {}                           // NOLINT
+  Any(std::string_view v) : value_(std::string(v)) {}                    // NOLINT
+  Any(std::vector<std::string> v) : value_(std::move(v)) {}              // NOLINT
   Any(PerformanceMode v) : value_(std::string(sluice::to_string(v))) {}  // NOLINT
-  Any(ElementType v) : value_(std::string(sluice::to_string(v))) {}  // NOLINT
+  Any(ElementType v) : value_(std::string(sluice::to_string(v))) {}      // NOLINT
 
   bool empty() const { return std::holds_alternative<std::monostate>(value_); }
   const Variant& variant() const { return value_; }
@@ -46,8 +46,7 @@ class Any {
   std::string to_string() const;
 
   // Typed reads; throw sluice::Error naming the held value when it does not convert.
-  template <class T>
-  T as() const;
+  template <class T> T as() const;
 
   bool operator==(const Any& other) const { return value_ == other.value_; }
 
@@ -70,14 +69,11 @@ namespace props {
 enum class Access { read_write, read_only };
 
 // A typed key. `key(value)` makes a {name, value} pair for a property map; `key.name` is the string name.
-template <class T, Access A = Access::read_write>
-struct Property {
+template <class T, Access A = Access::read_write> struct Property {
   std::string_view name;
   using value_type = T;
   static constexpr Access access = A;
-  std::pair<std::string, Any> operator()(T value) const
-    requires(A == Access::read_write)
-  {
+  std::pair<std::string, Any> operator()(T value) const requires(A == Access::read_write) {
     return {std::string(name), Any(std::move(value))};
   }
 };
@@ -95,11 +91,9 @@ inline constexpr Property<int64_t, Access::read_only> optimal_number_of_infer_re
     "OPTIMAL_NUMBER_OF_INFER_REQUESTS"};
 inline constexpr Property<std::vector<std::string>, Access::read_only> supported_properties{
     "SUPPORTED_PROPERTIES"};
-inline constexpr Property<std::vector<std::string>, Access::read_only> available_devices{
-    "AVAILABLE_DEVICES"};
+inline constexpr Property<std::vector<std::string>, Access::read_only> available_devices{"AVAILABLE_DEVICES"};
 inline constexpr Property<std::string, Access::read_only> full_device_name{"FULL_DEVICE_NAME"};
-inline constexpr Property<std::vector<std::string>, Access::read_only> execution_devices{
-    "EXECUTION_DEVICES"};
+inline constexpr Property<std::vector<std::string>, Access::read_only> execution_devices{"EXECUTION_DEVICES"};
 inline constexpr Property<std::string, Access::read_only> model_name{"NETWORK_NAME"};
 inline constexpr Property<std::vector<std::string>, Access::read_only> device_capabilities{
     "OPTIMIZATION_CAPABILITIES"};
@@ -110,8 +104,18 @@ inline constexpr Property<std::vector<std::string>> disabled_passes{"DISABLED_PA
 
 // Describes a known property: its name, whether it can be set, its value type and accepted values.
 struct PropertyInfo {
-  enum class Kind { boolean, integer, non_negative_integer, positive_integer, streams, real, string,
-                    string_list, performance_mode, element_type };
+  enum class Kind {
+    boolean,
+    integer,
+    non_negative_integer,
+    positive_integer,
+    streams,
+    real,
+    string,
+    string_list,
+    performance_mode,
+    element_type
+  };
   std::string name;
   Kind kind = Kind::string;
   bool read_only = false;

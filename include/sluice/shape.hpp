@@ -11,14 +11,14 @@ namespace sluice {
 // A static shape: one extent per dimension. A scalar has no dimensions.
 using Shape = std::vector<int64_t>;
 
-int64_t shape_size(const Shape& shape);  // product of extents; 1 for a scalar
+int64_t shape_size(const Shape& shape);     // product of extents; 1 for a scalar
 std::string to_string(const Shape& shape);  // "[1,3,224,224]"
 
 // One dimension of a partial shape: a known extent, or dynamic (optionally named by a symbol such as
 // "batch" or "seq", so that dimensions with the same symbol are known to be equal).
 class Dimension {
  public:
-  Dimension() = default;  // dynamic, no symbol
+  Dimension() = default;                          // dynamic, no symbol
   Dimension(int64_t extent) : extent_(extent) {}  // NOLINT(google-explicit-constructor)
   static Dimension dynamic(std::string symbol = {}) {
     Dimension d;
@@ -44,7 +44,7 @@ class Dimension {
 // A shape whose rank may be unknown and whose dimensions may be dynamic.
 class PartialShape {
  public:
-  PartialShape() = default;  // unknown rank
+  PartialShape() = default;                                                                 // unknown rank
   PartialShape(std::vector<Dimension> dims) : dims_(std::move(dims)), rank_known_(true) {}  // NOLINT
   PartialShape(const Shape& shape);  // NOLINT(google-explicit-constructor)
   PartialShape(std::initializer_list<Dimension> dims) : dims_(dims), rank_known_(true) {}

@@ -29,23 +29,17 @@ class Tensor {
   Tensor(ElementType type, Shape shape, void* data, size_t data_bytes);
 
   // Creates an owned tensor holding a copy of values (values.size() must match the shape).
-  template <class T>
-  static Tensor from(Shape shape, std::span<const T> values) {
+  template <class T> static Tensor from(Shape shape, std::span<const T> values) {
     Tensor t(element_type_v<T>, std::move(shape));
-    SLUICE_CHECK(static_cast<size_t>(t.size()) == values.size(), "Tensor::from: shape ",
-                 to_string(t.shape()), " holds ", t.size(), " elements, got ", values.size(),
-                 " values");
+    SLUICE_CHECK(static_cast<size_t>(t.size()) == values.size(), "Tensor::from: shape ", to_string(t.shape()),
+                 " holds ", t.size(), " elements, got ", values.size(), " values");
     if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(T));
     return t;
   }
-  template <class T>
-  static Tensor from(Shape shape, std::initializer_list<T> values) {
+  template <class T> static Tensor from(Shape shape, std::initializer_list<T> values) {
     return from<T>(std::move(shape), std::span<const T>(values.begin(), values.size()));
   }
-  template <class T>
-  static Tensor scalar(T value) {
-    return from<T>({}, std::span<const T>(&value, 1));
-  }
+  template <class T> static Tensor scalar(T value) { return from<T>({}, std::span<const T>(&value, 1)); }
 
   bool empty() const { return type_ == ElementType::undefined; }
   explicit operator bool() const { return !empty(); }
@@ -57,16 +51,12 @@ class Tensor {
   bool owns_memory() const { return owned_; }
 
   void* data() const { return data_; }
-  template <class T>
-  T* data() const {
+  template <class T> T* data() const {
     SLUICE_CHECK(element_type_v<T> == type_, "Tensor::data<", to_string(element_type_v<T>),
                  ">() on a tensor of type ", to_string(type_));
     return static_cast<T*>(data_);
   }
-  template <class T>
-  std::span<T> values() const {
-    return {data<T>(), static_cast<size_t>(size())};
-  }
+  template <class T> std::span<T> values() const { return {data<T>(), static_cast<size_t>(size())}; }
 
   // A new owned tensor with the same type, shape and contents.
   Tensor clone() const;

@@ -14,8 +14,7 @@ size_t port_index(const std::vector<PortInfo>& ports, const std::string& name) {
   return ports.size();
 }
 
-template <class Impl>
-Impl& checked(const std::shared_ptr<Impl>& impl, const char* what) {
+template <class Impl> Impl& checked(const std::shared_ptr<Impl>& impl, const char* what) {
   SLUICE_CHECK(impl != nullptr, "this ", what, " is empty (default-constructed)");
   return *impl;
 }
@@ -84,7 +83,9 @@ Tensor InferRequest::get_output_tensor() const {
 }
 
 const std::vector<PortInfo>& InferRequest::inputs() const { return checked(impl_, "InferRequest").inputs(); }
-const std::vector<PortInfo>& InferRequest::outputs() const { return checked(impl_, "InferRequest").outputs(); }
+const std::vector<PortInfo>& InferRequest::outputs() const {
+  return checked(impl_, "InferRequest").outputs();
+}
 
 void InferRequest::infer() { checked(impl_, "InferRequest").infer(); }
 
@@ -98,14 +99,20 @@ InferRequest CompiledModel::create_infer_request() const {
   return InferRequest(checked(impl_, "CompiledModel").create_infer_request());
 }
 
-const std::vector<PortInfo>& CompiledModel::inputs() const { return checked(impl_, "CompiledModel").inputs(); }
-const std::vector<PortInfo>& CompiledModel::outputs() const { return checked(impl_, "CompiledModel").outputs(); }
+const std::vector<PortInfo>& CompiledModel::inputs() const {
+  return checked(impl_, "CompiledModel").inputs();
+}
+const std::vector<PortInfo>& CompiledModel::outputs() const {
+  return checked(impl_, "CompiledModel").outputs();
+}
 
 Any CompiledModel::get_property(const std::string& name) const {
   return checked(impl_, "CompiledModel").get_property(name);
 }
 
-void CompiledModel::set_property(const AnyMap& properties) { checked(impl_, "CompiledModel").set_property(properties); }
+void CompiledModel::set_property(const AnyMap& properties) {
+  checked(impl_, "CompiledModel").set_property(properties);
+}
 
 namespace dev {
 void ICompiledModel::set_property(const AnyMap& properties) {

@@ -51,13 +51,14 @@ Model Core::read_model(std::span<const uint8_t> bytes, const std::string& base_d
   return model_from_graph(frontend::read_onnx_model(bytes, base_dir, "<bytes>"), "<bytes>");
 }
 
-CompiledModel Core::compile_model(const Model& model, const std::string& device, const AnyMap& properties) const {
+CompiledModel Core::compile_model(const Model& model, const std::string& device,
+                                  const AnyMap& properties) const {
   SLUICE_CHECK(!model.empty(), "compile_model: the model is empty (default-constructed)");
   auto plugin = impl_->plugin_for(device);
   const auto unsupported = plugin->unsupported_operators(model);
   if (!unsupported.empty()) {
-    std::string message = "device " + device + " cannot run model '" + model.name() + "': " +
-                          std::to_string(unsupported.size()) + " unsupported operator" +
+    std::string message = "device " + device + " cannot run model '" + model.name() +
+                          "': " + std::to_string(unsupported.size()) + " unsupported operator" +
                           (unsupported.size() > 1 ? "s" : "") + ":";
     for (const auto& line : unsupported) message += "\n  " + line;
     throw Error(message);
@@ -88,8 +89,8 @@ void Core::set_property(const std::string& device, const AnyMap& properties) {
 void Core::register_plugin(std::shared_ptr<dev::IPlugin> plugin) {
   SLUICE_CHECK(plugin != nullptr, "register_plugin: null plugin");
   const std::string name = plugin->device_name();
-  SLUICE_CHECK(!name.empty() && name.find_first_of(":(.,") == std::string::npos, "register_plugin: bad device name '",
-               name, "'");
+  SLUICE_CHECK(!name.empty() && name.find_first_of(":(.,") == std::string::npos,
+               "register_plugin: bad device name '", name, "'");
   std::lock_guard lock(impl_->mutex);
   SLUICE_CHECK(!impl_->plugins.count(name), "register_plugin: device '", name, "' is already registered");
   plugin->set_core(this);

@@ -38,11 +38,21 @@ struct Alias {
   ElementType type;
 };
 constexpr std::array<Alias, 16> aliases = {{
-    {"fp32", ElementType::f32},     {"float32", ElementType::f32}, {"float", ElementType::f32},
-    {"fp16", ElementType::f16},     {"float16", ElementType::f16}, {"bfloat16", ElementType::bf16},
-    {"fp64", ElementType::f64},     {"float64", ElementType::f64}, {"double", ElementType::f64},
-    {"int8", ElementType::i8},      {"int16", ElementType::i16},   {"int32", ElementType::i32},
-    {"int64", ElementType::i64},    {"uint8", ElementType::u8},    {"bool", ElementType::boolean},
+    {"fp32", ElementType::f32},
+    {"float32", ElementType::f32},
+    {"float", ElementType::f32},
+    {"fp16", ElementType::f16},
+    {"float16", ElementType::f16},
+    {"bfloat16", ElementType::bf16},
+    {"fp64", ElementType::f64},
+    {"float64", ElementType::f64},
+    {"double", ElementType::f64},
+    {"int8", ElementType::i8},
+    {"int16", ElementType::i16},
+    {"int32", ElementType::i32},
+    {"int64", ElementType::i64},
+    {"uint8", ElementType::u8},
+    {"bool", ElementType::boolean},
     {"u1", ElementType::boolean},
 }};
 

@@ -57,8 +57,8 @@ void InferRequestBase::infer() {
     if (output_bound_[i]) preset[i] = output_tensors_[i];
   }
   std::vector<Tensor> results = run(input_tensors_, preset);
-  SLUICE_CHECK(results.size() == outputs_.size(), "the device produced ", results.size(), " outputs; expected ",
-               outputs_.size());
+  SLUICE_CHECK(results.size() == outputs_.size(), "the device produced ", results.size(),
+               " outputs; expected ", outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
     if (!output_bound_[i] || results[i].data() == output_tensors_[i].data()) {
       output_tensors_[i] = results[i];
@@ -67,8 +67,8 @@ void InferRequestBase::infer() {
     Tensor& bound = output_tensors_[i];
     SLUICE_CHECK(bound.type() == results[i].type() && bound.shape() == results[i].shape(), "output '",
                  outputs_[i].name, "': the result has type ", to_string(results[i].type()), " and shape ",
-                 to_string(results[i].shape()), " but the tensor set for it has type ", to_string(bound.type()),
-                 " and shape ", to_string(bound.shape()));
+                 to_string(results[i].shape()), " but the tensor set for it has type ",
+                 to_string(bound.type()), " and shape ", to_string(bound.shape()));
     if (bound.byte_size()) std::memcpy(bound.data(), results[i].data(), bound.byte_size());
   }
 }

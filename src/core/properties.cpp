@@ -74,8 +74,7 @@ std::string Any::to_string() const {
   return std::visit(Visitor{}, value_);
 }
 
-template <>
-bool Any::as<bool>() const {
+template <> bool Any::as<bool>() const {
   if (auto* b = std::get_if<bool>(&value_)) return *b;
   if (auto* s = std::get_if<std::string>(&value_)) {
     const std::string u = upper(*s);
@@ -88,8 +87,7 @@ bool Any::as<bool>() const {
   throw_error("value '", to_string(), "' is not a boolean; expected YES/NO (or true/false)");
 }
 
-template <>
-int64_t Any::as<int64_t>() const {
+template <> int64_t Any::as<int64_t>() const {
   if (auto* i = std::get_if<int64_t>(&value_)) return *i;
   if (auto* s = std::get_if<std::string>(&value_)) {
     if (auto v = parse_int(*s)) return *v;
@@ -98,8 +96,7 @@ int64_t Any::as<int64_t>() const {
   throw_error("value '", to_string(), "' is not an integer");
 }
 
-template <>
-double Any::as<double>() const {
+template <> double Any::as<double>() const {
   if (auto* d = std::get_if<double>(&value_)) return *d;
   if (auto* i = std::get_if<int64_t>(&value_)) return static_cast<double>(*i);
   if (auto* s = std::get_if<std::string>(&value_)) {
@@ -113,34 +110,26 @@ double Any::as<double>() const {
   throw_error("value '", to_string(), "' is not a number");
 }
 
-template <>
-std::string Any::as<std::string>() const {
-  return to_string();
-}
+template <> std::string Any::as<std::string>() const { return to_string(); }
 
-template <>
-std::vector<std::string> Any::as<std::vector<std::string>>() const {
+template <> std::vector<std::string> Any::as<std::vector<std::string>>() const {
   if (auto* v = std::get_if<std::vector<std::string>>(&value_)) return *v;
   if (auto* s = std::get_if<std::string>(&value_)) return split_list(*s);
   if (empty()) return {};
   throw_error("value '", to_string(), "' is not a list of strings");
 }
 
-template <>
-PerformanceMode Any::as<PerformanceMode>() const {
+template <> PerformanceMode Any::as<PerformanceMode>() const {
   const std::string u = upper(to_string());
-  for (auto mode : {PerformanceMode::LATENCY, PerformanceMode::THROUGHPUT,
-                    PerformanceMode::CUMULATIVE_THROUGHPUT}) {
+  for (auto mode :
+       {PerformanceMode::LATENCY, PerformanceMode::THROUGHPUT, PerformanceMode::CUMULATIVE_THROUGHPUT}) {
     if (u == sluice::to_string(mode)) return mode;
   }
   throw_error("value '", to_string(), "' is not a performance mode; expected LATENCY, THROUGHPUT or ",
               "CUMULATIVE_THROUGHPUT");
 }
 
-template <>
-ElementType Any::as<ElementType>() const {
-  return parse_element_type(to_string());
-}
+template <> ElementType Any::as<ElementType>() const { return parse_element_type(to_string()); }
 
 namespace {
 

@@ -18,7 +18,8 @@ std::string join_names(const std::map<std::string, Any>& values) {
 PropertyStore::PropertyStore(std::string device, std::map<std::string, Any> defaults)
     : device_(std::move(device)), values_(std::move(defaults)) {
   for (const auto& [name, value] : values_) {
-    SLUICE_CHECK(find_property_info(name) != nullptr, "device ", device_, " declares unknown property ", name);
+    SLUICE_CHECK(find_property_info(name) != nullptr, "device ", device_, " declares unknown property ",
+                 name);
   }
 }
 

@@ -39,9 +39,10 @@ Tensor::Tensor(ElementType type, Shape shape, void* data)
                "Tensor: null data pointer for a non-empty tensor of shape ", to_string(shape_));
 }
 
-Tensor::Tensor(ElementType type, Shape shape, void* data, size_t data_bytes) : Tensor(type, std::move(shape), data) {
-  SLUICE_CHECK(data_bytes == byte_size(), "Tensor: a ", to_string(type_), " tensor of shape ", to_string(shape_),
-               " needs ", byte_size(), " bytes; the buffer has ", data_bytes);
+Tensor::Tensor(ElementType type, Shape shape, void* data, size_t data_bytes)
+    : Tensor(type, std::move(shape), data) {
+  SLUICE_CHECK(data_bytes == byte_size(), "Tensor: a ", to_string(type_), " tensor of shape ",
+               to_string(shape_), " needs ", byte_size(), " bytes; the buffer has ", data_bytes);
 }
 
 Tensor Tensor::clone() const {

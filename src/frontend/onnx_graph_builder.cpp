@@ -46,8 +46,7 @@ void expect_attribute_type(const AttributeProto& attr, int expected) {
                ", it is ", attribute_type_name(type));
 }
 
-template <class T, class Field>
-std::vector<T> to_vector(const Field& field) {
+template <class T, class Field> std::vector<T> to_vector(const Field& field) {
   return std::vector<T>(field.begin(), field.end());
 }
 
@@ -70,6 +69,13 @@ std::vector<AttributeProto> function_attribute_defaults(const onnx::FunctionProt
   return defaults;
 }
 
+// How errors name a node; a node expanded from a function says which.
+std::string describe_in_frame(const std::string& op_type, const std::string& domain, const std::string& name,
+                              const Frame& frame) {
+  std::string description = describe_node(op_type, domain, name);
+  return frame.renames ? description + " (of model-local function '" + frame.function + "')" : description;
+}
+
 std::string function_name(const onnx::FunctionProto& function) {
   std::string domain = normalize_domain(function.domain());
   return domain.empty() ? function.name() : domain + "::" + function.name();
@@ -77,7 +83,9 @@ std::string function_name(const onnx::FunctionProto& function) {
 
 }  // namespace
 
-std::string normalize_domain(const std::string& domain) { return domain == "ai.onnx" ? std::string() : domain; }
+std::string normalize_domain(const std::string& domain) {
+  return domain == "ai.onnx" ? std::string() : domain;
+}
 
 std::string describe_node(const std::string& op_type, const std::string& domain, const std::string& name) {
   return (domain.empty() ? op_type : domain + "::" + op_type) + " node '" + name + "'";
@@ -128,7 +136,8 @@ graph::Value* GraphBuilder::define_value(const std::string& name, const std::str
 graph::Value* GraphBuilder::use_value(const std::string& name, const std::string& what) {
   auto it = values_.find(name);
   if (it != values_.end()) return it->second;
-  SLUICE_CHECK(enclosing_ != nullptr, what, " is not defined: no node output, graph input or initializer has "
+  SLUICE_CHECK(enclosing_ != nullptr, what,
+               " is not defined: no node output, graph input or initializer has "
                "this name");
   const graph::Value* outer = find_in_enclosing(name);
   SLUICE_CHECK(outer != nullptr, what, " is not defined in this subgraph nor in an enclosing graph");
@@ -178,7 +187,7 @@ void GraphBuilder::define_inputs(onnx::GraphProto& proto) {
     SLUICE_CHECK(!input.name().empty(), "graph input #", i, " has no name");
     std::string what = "graph input '" + input.name() + "'";
     DeclaredType declared = declared_type(input, what);
-    SLUICE_CHECK(declared.is_tensor, what, " has a ", declared.kind, " type; only tensors are supported");
+    SLUICE_CHECK(declared.is_tensor, what, " has ", declared.kind, " type; only tensors are supported");
     if (initializer_names.count(input.name()) != 0) {
       // An input with a default value (and how IR < 4 models list every initializer): a constant.
       const graph::Value* constant = values_.at(input.name());
@@ -196,15 +205,15 @@ void GraphBuilder::define_inputs(onnx::GraphProto& proto) {
 }
 
 void GraphBuilder::define_node(onnx::NodeProto& node, const Frame& frame, int index) {
-  std::string name = frame.prefix +
-                     (node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name());
+  std::string name =
+      frame.prefix + (node.name().empty() ? node.op_type() + "_" + std::to_string(index) : node.name());
   std::string domain = normalize_domain(node.domain());
   auto function = model_.functions.find({domain, node.op_type()});
   if (function != model_.functions.end() && frame.renames) {
     // A call inside a function body: the expanded nodes' names already carry the call path.
     return expand_function(node, frame, name, *function->second);
   }
-  std::string description = describe_node(node.op_type(), domain, name);
+  std::string description = describe_in_frame(node.op_type(), domain, name, frame);
   with_context(description, [&] {
     SLUICE_CHECK(!node.op_type().empty(), "the node has no op_type");
     if (function != model_.functions.end()) return expand_function(node, frame, name, *function->second);
@@ -212,9 +221,9 @@ void GraphBuilder::define_node(onnx::NodeProto& node, const Frame& frame, int in
     PendingNode pending{&node, &frame, name, domain, opset_version(domain, frame), {}};
     for (int i = 0; i < node.output_size(); ++i) {
       std::string output = resolve(node.output(i), frame);
-      pending.outputs.push_back(output.empty() ? nullptr
-                                               : define_value(output, "output " + std::to_string(i) + " of " +
-                                                                          description));
+      pending.outputs.push_back(
+          output.empty() ? nullptr
+                         : define_value(output, "output " + std::to_string(i) + " of " + description));
     }
     pending_.push_back(std::move(pending));
   });
@@ -253,15 +262,18 @@ void GraphBuilder::fold_constant(onnx::NodeProto& node, const Frame& frame, cons
     } else if (key == "sparse_value") {
       throw_error("attribute 'sparse_value': sparse constants are not supported");
     } else {
-      throw_error("unknown attribute '", key, "' (a Constant takes one of value, value_float, value_floats, "
+      throw_error("unknown attribute '", key,
+                  "' (a Constant takes one of value, value_float, value_floats, "
                   "value_int, value_ints)");
     }
     ++values_found;
   }
-  SLUICE_CHECK(values_found == 1, "a Constant node needs exactly one of the attributes value, value_float, "
-               "value_floats, value_int, value_ints; it has ", values_found);
-  graph::Value* output = define_value(resolve(node.output(0), frame),
-                                      "output 0 of " + describe_node(node.op_type(), "", name));
+  SLUICE_CHECK(values_found == 1,
+               "a Constant node needs exactly one of the attributes value, value_float, "
+               "value_floats, value_int, value_ints; it has ",
+               values_found);
+  graph::Value* output =
+      define_value(resolve(node.output(0), frame), "output 0 of " + describe_node(node.op_type(), "", name));
   output->type = value.type();
   output->shape = PartialShape(value.shape());
   output->constant = std::move(value);
@@ -341,7 +353,7 @@ void GraphBuilder::define_outputs(const onnx::GraphProto& proto) {
     SLUICE_CHECK(!output.name().empty(), "graph output #", i, " has no name");
     std::string what = "graph output '" + output.name() + "'";
     DeclaredType declared = declared_type(output, what);
-    SLUICE_CHECK(declared.is_tensor, what, " has a ", declared.kind, " type; only tensors are supported");
+    SLUICE_CHECK(declared.is_tensor, what, " has ", declared.kind, " type; only tensors are supported");
     std::string name = resolve(output.name(), base_frame_);
     SLUICE_CHECK(values_.count(name) != 0 || enclosing_ != nullptr, what,
                  " is not produced by any node, graph input or initializer");
@@ -361,7 +373,7 @@ void GraphBuilder::define_outputs(const onnx::GraphProto& proto) {
 void GraphBuilder::create_node(PendingNode& pending) {
   onnx::NodeProto& node = *pending.proto;
   const Frame& frame = *pending.frame;
-  with_context(describe_node(node.op_type(), pending.domain, pending.name), [&] {
+  with_context(describe_in_frame(node.op_type(), pending.domain, pending.name, frame), [&] {
     std::vector<graph::Value*> inputs;
     for (int i = 0; i < node.input_size(); ++i) {
       std::string name = resolve(node.input(i), frame);
@@ -374,13 +386,13 @@ void GraphBuilder::create_node(PendingNode& pending) {
       AttributeProto* attr = effective_attribute(node_attr, frame, scratch);
       if (attr == nullptr) continue;
       SLUICE_CHECK(!attr->name().empty(), "an attribute has no name");
-      auto value = with_context("attribute '" + attr->name() + "'",
-                                [&] { return convert_attribute(*attr, frame); });
+      auto value =
+          with_context("attribute '" + attr->name() + "'", [&] { return convert_attribute(*attr, frame); });
       SLUICE_CHECK(attributes.emplace(attr->name(), std::move(value)).second, "attribute '", attr->name(),
                    "' is set twice");
     }
-    graph::Node* created = graph_.add_node(node.op_type(), pending.domain, std::move(inputs),
-                                           pending.outputs, pending.name);
+    graph::Node* created =
+        graph_.add_node(node.op_type(), pending.domain, std::move(inputs), pending.outputs, pending.name);
     created->opset_version = pending.opset_version;
     created->attributes = std::move(attributes);
   });
@@ -389,8 +401,9 @@ void GraphBuilder::create_node(PendingNode& pending) {
 AttributeProto* GraphBuilder::effective_attribute(AttributeProto& attr, const Frame& frame,
                                                   AttributeProto& scratch) const {
   if (attr.ref_attr_name().empty()) return &attr;
-  SLUICE_CHECK(frame.bound_attributes != nullptr, "attribute '", attr.name(), "' refers to function attribute '",
-               attr.ref_attr_name(), "' (ref_attr_name), which only a function body may do");
+  SLUICE_CHECK(frame.bound_attributes != nullptr, "attribute '", attr.name(),
+               "' refers to function attribute '", attr.ref_attr_name(),
+               "' (ref_attr_name), which only a function body may do");
   auto it = frame.bound_attributes->find(attr.ref_attr_name());
   if (it == frame.bound_attributes->end()) return nullptr;
   scratch = it->second;
@@ -411,6 +424,7 @@ graph::AttributeValue GraphBuilder::convert_attribute(AttributeProto& attr, cons
     case AttributeProto::STRINGS: return to_vector<std::string>(attr.strings());
     case AttributeProto::TENSORS: {
       std::vector<Tensor> tensors;
+      tensors.reserve(static_cast<size_t>(attr.tensors_size()));
       for (int i = 0; i < attr.tensors_size(); ++i) {
         tensors.push_back(take_tensor_from_proto(*attr.mutable_tensors(i), model_.base_dir,
                                                  "tensor #" + std::to_string(i)));
@@ -419,7 +433,10 @@ graph::AttributeValue GraphBuilder::convert_attribute(AttributeProto& attr, cons
     }
     case AttributeProto::GRAPHS: {
       std::vector<graph::GraphPtr> graphs;
-      for (int i = 0; i < attr.graphs_size(); ++i) graphs.push_back(build_subgraph(*attr.mutable_graphs(i), frame));
+      graphs.reserve(static_cast<size_t>(attr.graphs_size()));
+      for (int i = 0; i < attr.graphs_size(); ++i) {
+        graphs.push_back(build_subgraph(*attr.mutable_graphs(i), frame));
+      }
       return graphs;
     }
     case AttributeProto::SPARSE_TENSOR:
@@ -444,8 +461,8 @@ graph::GraphPtr GraphBuilder::build_subgraph(onnx::GraphProto& proto, const Fram
 int64_t GraphBuilder::opset_version(const std::string& domain, const Frame& frame) const {
   auto it = frame.opset_imports->find(domain);
   SLUICE_CHECK(it != frame.opset_imports->end(), "domain '", domain.empty() ? "ai.onnx" : domain,
-               "' has no opset import in the ", frame.function.empty() ? "model" : "model nor in function '" +
-               frame.function + "'");
+               "' has no opset import in the ",
+               frame.function.empty() ? "model" : "model nor in function '" + frame.function + "'");
   return it->second;
 }
 

@@ -32,7 +32,7 @@ struct Frame {
   // Attributes a function body may refer to by ref_attr_name; null outside functions.
   const std::map<std::string, onnx::AttributeProto>* bound_attributes = nullptr;
   bool renames = false;
-  std::string prefix;  // for renamed names and node names
+  std::string prefix;                          // for renamed names and node names
   std::map<std::string, std::string> actuals;  // formal name -> value name in the graph ("" = omitted)
   std::string function;  // the expanded function ("domain::name"), for errors and recursion checks
 

@@ -24,21 +24,19 @@ ElementType element_type_from_onnx(int32_t data_type, const std::string& what);
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir,
                          const std::string& what);
 // The same, then frees the proto's raw_data, so that large weights are held once in memory.
-Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir,
-                              const std::string& what);
+Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir, const std::string& what);
 
 // A value's declared type: what a ValueInfoProto says (undefined type and unknown rank when absent).
 struct DeclaredType {
   ElementType type = ElementType::undefined;
   PartialShape shape;
   bool is_tensor = true;  // false for sequence, map, optional and sparse tensor types
-  std::string kind;  // "sequence", "map", "optional", "sparse tensor" when !is_tensor
+  std::string kind;       // "a sequence", "a map", "an optional", "a sparse tensor" when !is_tensor
 };
 DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what);
 
 // Runs f; a sluice::Error it throws is rethrown with "context: " in front of its message.
-template <class F>
-auto with_context(const std::string& context, F&& f) -> decltype(f()) {
+template <class F> auto with_context(const std::string& context, F&& f) -> decltype(f()) {
   try {
     return f();
   } catch (const Error& e) {

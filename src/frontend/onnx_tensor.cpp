@@ -6,6 +6,8 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <sstream>
+#include <utility>
 
 #include "frontend/onnx_internal.hpp"
 
@@ -47,28 +49,50 @@ enum OnnxType : int32_t {
 // The largest tensor accepted, in bytes: far beyond any real model, small enough to never overflow.
 constexpr uint64_t max_tensor_bytes = uint64_t{1} << 48;
 
-Shape shape_of(const onnx::TensorProto& proto, ElementType type, const std::string& what) {
-  Shape shape(proto.dims().begin(), proto.dims().end());
+// A tensor's type and shape, checked, before any memory is allocated for it.
+struct Layout {
+  ElementType type;
+  Shape shape;
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+
+  std::string describe() const {
+    std::ostringstream out;
+    out << "shape " << to_string(shape) << " holds " << count << " elements of " << to_string(type) << " ("
+        << bytes << " bytes)";
+    return out.str();
+  }
+};
+
+Layout layout_of(const onnx::TensorProto& proto, ElementType type, const std::string& what) {
+  Layout layout{type, Shape(proto.dims().begin(), proto.dims().end())};
   uint64_t count = 1;
-  for (int64_t d : shape) {
-    SLUICE_CHECK(d >= 0, what, ": shape ", to_string(shape), " has a negative dimension");
+  for (int64_t d : layout.shape) {
+    SLUICE_CHECK(d >= 0, what, ": shape ", to_string(layout.shape), " has a negative dimension");
     if (d == 0) {
       count = 0;
       continue;
     }
-    SLUICE_CHECK(count <= max_tensor_bytes / static_cast<uint64_t>(d), what, ": shape ", to_string(shape),
-                 " is too large");
+    SLUICE_CHECK(count <= max_tensor_bytes / static_cast<uint64_t>(d), what, ": shape ",
+                 to_string(layout.shape), " is too large");
     count *= static_cast<uint64_t>(d);
   }
-  SLUICE_CHECK(count <= max_tensor_bytes / element_size(type), what, ": shape ", to_string(shape),
+  SLUICE_CHECK(count <= max_tensor_bytes / element_size(type), what, ": shape ", to_string(layout.shape),
                " is too large");
-  return shape;
+  layout.count = count;
+  layout.bytes = count * element_size(type);
+  return layout;
 }
 
-void check_count(const Tensor& tensor, size_t found, const char* field, const std::string& what) {
-  SLUICE_CHECK(static_cast<size_t>(tensor.size()) == found, what, ": shape ", to_string(tensor.shape()),
-               " holds ", tensor.size(), " elements of ", to_string(tensor.type()), " but ", field,
-               " has ", found, found == 1 ? " value" : " values");
+// Call only once the data has been checked against the layout, so that a malformed file cannot make
+// the reader allocate what its data does not back.
+Tensor allocate(const Layout& layout, const std::string& what) {
+  try {
+    return Tensor(layout.type, layout.shape);
+  } catch (const std::bad_alloc&) {
+    throw_error(what, ": cannot allocate ", layout.bytes, " bytes for ", to_string(layout.shape), " ",
+                to_string(layout.type));
+  }
 }
 
 void normalize_bools(Tensor& tensor) {
@@ -76,17 +100,28 @@ void normalize_bools(Tensor& tensor) {
   for (size_t i = 0; i < tensor.byte_size(); ++i) bytes[i] = bytes[i] != 0 ? 1 : 0;
 }
 
-void copy_raw(const std::string& raw, Tensor& tensor, const std::string& what) {
-  SLUICE_CHECK(raw.size() == tensor.byte_size(), what, ": shape ", to_string(tensor.shape()), " holds ",
-               tensor.size(), " elements of ", to_string(tensor.type()), " (", tensor.byte_size(),
-               " bytes) but raw_data has ", raw.size(), " bytes");
+Tensor from_raw(const std::string& raw, const Layout& layout, const std::string& what) {
+  SLUICE_CHECK(raw.size() == layout.bytes, what, ": ", layout.describe(), " but raw_data has ", raw.size(),
+               " bytes");
+  Tensor tensor = allocate(layout, what);
   if (!raw.empty()) std::memcpy(tensor.data(), raw.data(), raw.size());
   if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
+  return tensor;
 }
 
-template <class T, class Field>
-void copy_same(const Field& field, Tensor& tensor, const char* field_name, const std::string& what) {
-  check_count(tensor, static_cast<size_t>(field.size()), field_name, what);
+// The typed field that carries values of this element type, and its name.
+std::pair<int, const char*> typed_field(const onnx::TensorProto& proto, ElementType type) {
+  switch (type) {
+    case ElementType::f32: return {proto.float_data_size(), "float_data"};
+    case ElementType::f64: return {proto.double_data_size(), "double_data"};
+    case ElementType::i64: return {proto.int64_data_size(), "int64_data"};
+    case ElementType::u64:
+    case ElementType::u32: return {proto.uint64_data_size(), "uint64_data"};
+    default: return {proto.int32_data_size(), "int32_data"};
+  }
+}
+
+template <class T, class Field> void copy_same(const Field& field, Tensor& tensor) {
   T* out = tensor.data<T>();
   for (int i = 0; i < field.size(); ++i) out[i] = static_cast<T>(field.Get(i));
 }
@@ -96,9 +131,9 @@ void copy_same(const Field& field, Tensor& tensor, const char* field_name, const
 template <class Bits>
 void copy_narrow(const google::protobuf::RepeatedField<int32_t>& field, Tensor& tensor,
                  const std::string& what) {
-  check_count(tensor, static_cast<size_t>(field.size()), "int32_data", what);
-  constexpr int64_t lo = std::numeric_limits<std::make_signed_t<Bits>>::min();
-  constexpr int64_t hi = std::numeric_limits<std::make_unsigned_t<Bits>>::max();
+  constexpr int64_t width = 8 * sizeof(Bits);
+  constexpr int64_t lo = -(int64_t{1} << (width - 1));
+  constexpr int64_t hi = (int64_t{1} << width) - 1;
   auto* out = static_cast<Bits*>(tensor.data());
   for (int i = 0; i < field.size(); ++i) {
     int32_t v = field.Get(i);
@@ -110,7 +145,6 @@ void copy_narrow(const google::protobuf::RepeatedField<int32_t>& field, Tensor& 
 
 void copy_uint32(const google::protobuf::RepeatedField<uint64_t>& field, Tensor& tensor,
                  const std::string& what) {
-  check_count(tensor, static_cast<size_t>(field.size()), "uint64_data", what);
   auto* out = tensor.data<uint32_t>();
   for (int i = 0; i < field.size(); ++i) {
     uint64_t v = field.Get(i);
@@ -120,29 +154,34 @@ void copy_uint32(const google::protobuf::RepeatedField<uint64_t>& field, Tensor&
   }
 }
 
-void copy_typed(const onnx::TensorProto& proto, Tensor& tensor, const std::string& what) {
-  switch (tensor.type()) {
-    case ElementType::f32: return copy_same<float>(proto.float_data(), tensor, "float_data", what);
-    case ElementType::f64: return copy_same<double>(proto.double_data(), tensor, "double_data", what);
-    case ElementType::i64: return copy_same<int64_t>(proto.int64_data(), tensor, "int64_data", what);
-    case ElementType::u64: return copy_same<uint64_t>(proto.uint64_data(), tensor, "uint64_data", what);
-    case ElementType::i32: return copy_same<int32_t>(proto.int32_data(), tensor, "int32_data", what);
-    case ElementType::u32: return copy_uint32(proto.uint64_data(), tensor, what);
-    case ElementType::i16: return copy_narrow<int16_t>(proto.int32_data(), tensor, what);
-    case ElementType::u16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
-    case ElementType::f16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
-    case ElementType::bf16: return copy_narrow<uint16_t>(proto.int32_data(), tensor, what);
-    case ElementType::i8: return copy_narrow<int8_t>(proto.int32_data(), tensor, what);
-    case ElementType::u8: return copy_narrow<uint8_t>(proto.int32_data(), tensor, what);
-    case ElementType::boolean: {
-      check_count(tensor, static_cast<size_t>(proto.int32_data_size()), "int32_data", what);
-      bool* out = tensor.data<bool>();
-      for (int i = 0; i < proto.int32_data_size(); ++i) out[i] = proto.int32_data(i) != 0;
-      return;
-    }
-    case ElementType::undefined: break;
+void copy_bools(const google::protobuf::RepeatedField<int32_t>& field, Tensor& tensor) {
+  bool* out = tensor.data<bool>();
+  for (int i = 0; i < field.size(); ++i) out[i] = field.Get(i) != 0;
+}
+
+Tensor from_typed(const onnx::TensorProto& proto, const Layout& layout, const std::string& what) {
+  auto [found, field_name] = typed_field(proto, layout.type);
+  SLUICE_CHECK(static_cast<uint64_t>(found) == layout.count, what, ": shape ", to_string(layout.shape),
+               " holds ", layout.count, " elements of ", to_string(layout.type), " but ", field_name, " has ",
+               found, found == 1 ? " value" : " values");
+  Tensor tensor = allocate(layout, what);
+  switch (layout.type) {
+    case ElementType::f32: copy_same<float>(proto.float_data(), tensor); break;
+    case ElementType::f64: copy_same<double>(proto.double_data(), tensor); break;
+    case ElementType::i64: copy_same<int64_t>(proto.int64_data(), tensor); break;
+    case ElementType::u64: copy_same<uint64_t>(proto.uint64_data(), tensor); break;
+    case ElementType::i32: copy_same<int32_t>(proto.int32_data(), tensor); break;
+    case ElementType::u32: copy_uint32(proto.uint64_data(), tensor, what); break;
+    case ElementType::i16: copy_narrow<int16_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::u16:
+    case ElementType::f16:
+    case ElementType::bf16: copy_narrow<uint16_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::i8: copy_narrow<int8_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::u8: copy_narrow<uint8_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::boolean: copy_bools(proto.int32_data(), tensor); break;
+    case ElementType::undefined: throw_error(what, ": no element type");
   }
-  throw_error(what, ": no element type");
+  return tensor;
 }
 
 uint64_t parse_uint(const std::string& text, const std::string& key, const std::string& what) {
@@ -197,38 +236,38 @@ fs::path external_path(const std::string& base_dir, const std::string& location,
     auto status = fs::symlink_status(current, ec);
     SLUICE_CHECK(status.type() != fs::file_type::symlink, what, ": external data path '", location,
                  "' goes through the symbolic link '", current.string(), "', which is not allowed");
-    SLUICE_CHECK(fs::exists(status), what, ": external data file '", current.string(),
-                 "' does not exist");
+    SLUICE_CHECK(fs::exists(status), what, ": external data file '", current.string(), "' does not exist");
   }
   SLUICE_CHECK(fs::is_regular_file(fs::symlink_status(current, ec)), what, ": external data path '",
                current.string(), "' is not a regular file");
   return current;
 }
 
-void read_external(const onnx::TensorProto& proto, const std::string& base_dir, Tensor& tensor,
-                   const std::string& what) {
+Tensor from_external(const onnx::TensorProto& proto, const std::string& base_dir, const Layout& layout,
+                     const std::string& what) {
   ExternalRef ref = external_ref(proto, what);
   fs::path path = external_path(base_dir, ref.location, what);
   std::error_code ec;
   uint64_t file_size = fs::file_size(path, ec);
-  SLUICE_CHECK(!ec, what, ": cannot read the size of external data file '", path.string(), "': ",
-               ec.message());
-  SLUICE_CHECK(ref.offset <= file_size, what, ": external data offset ", ref.offset, " is beyond the end of '",
-               path.string(), "' (", file_size, " bytes)");
+  SLUICE_CHECK(!ec, what, ": cannot read the size of external data file '", path.string(),
+               "': ", ec.message());
+  SLUICE_CHECK(ref.offset <= file_size, what, ": external data offset ", ref.offset,
+               " is beyond the end of '", path.string(), "' (", file_size, " bytes)");
   uint64_t length = ref.length.value_or(file_size - ref.offset);
   SLUICE_CHECK(length <= file_size - ref.offset, what, ": external data offset ", ref.offset, " + length ",
                length, " is beyond the end of '", path.string(), "' (", file_size, " bytes)");
-  SLUICE_CHECK(length == tensor.byte_size(), what, ": shape ", to_string(tensor.shape()), " holds ",
-               tensor.size(), " elements of ", to_string(tensor.type()), " (", tensor.byte_size(),
-               " bytes) but its external data in '", ref.location, "' has ", length, " bytes");
-  if (length == 0) return;
+  SLUICE_CHECK(length == layout.bytes, what, ": ", layout.describe(), " but its external data in '",
+               ref.location, "' has ", length, " bytes");
+  Tensor tensor = allocate(layout, what);
+  if (length == 0) return tensor;
   std::ifstream file(path, std::ios::binary);
   SLUICE_CHECK(file, what, ": cannot open external data file '", path.string(), "'");
   file.seekg(static_cast<std::streamoff>(ref.offset));
   file.read(static_cast<char*>(tensor.data()), static_cast<std::streamsize>(length));
-  SLUICE_CHECK(file && static_cast<uint64_t>(file.gcount()) == length, what,
-               ": reading external data file '", path.string(), "' failed");
+  SLUICE_CHECK(file && static_cast<uint64_t>(file.gcount()) == length, what, ": reading external data file '",
+               path.string(), "' failed");
   if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
+  return tensor;
 }
 
 }  // namespace
@@ -301,20 +340,11 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
                          const std::string& what) {
   ElementType type = element_type_from_onnx(proto.data_type(), what);
   SLUICE_CHECK(!proto.has_segment(), what, ": segmented tensors are not supported");
-  Shape shape = shape_of(proto, type, what);
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
-    Tensor tensor(type, std::move(shape));
-    read_external(proto, base_dir, tensor, what);
-    return tensor;
-  }
-  if (proto.has_raw_data()) {
-    Tensor tensor(type, std::move(shape));
-    copy_raw(proto.raw_data(), tensor, what);
-    return tensor;
-  }
-  Tensor tensor(type, std::move(shape));
-  copy_typed(proto, tensor, what);
-  return tensor;
+  Layout layout = layout_of(proto, type, what);
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL)
+    return from_external(proto, base_dir, layout, what);
+  if (proto.has_raw_data()) return from_raw(proto.raw_data(), layout, what);
+  return from_typed(proto, layout, what);
 }
 
 Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir,
@@ -330,10 +360,10 @@ DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& 
   const onnx::TypeProto& type = info.type();
   switch (type.value_case()) {
     case onnx::TypeProto::kTensorType: break;
-    case onnx::TypeProto::kSequenceType: declared.kind = "sequence"; break;
-    case onnx::TypeProto::kMapType: declared.kind = "map"; break;
-    case onnx::TypeProto::kOptionalType: declared.kind = "optional"; break;
-    case onnx::TypeProto::kSparseTensorType: declared.kind = "sparse tensor"; break;
+    case onnx::TypeProto::kSequenceType: declared.kind = "a sequence"; break;
+    case onnx::TypeProto::kMapType: declared.kind = "a map"; break;
+    case onnx::TypeProto::kOptionalType: declared.kind = "an optional"; break;
+    case onnx::TypeProto::kSparseTensorType: declared.kind = "a sparse tensor"; break;
     default: return declared;
   }
   if (!declared.kind.empty()) {

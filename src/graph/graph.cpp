@@ -26,8 +26,7 @@ const char* attribute_type_name(const AttributeValue& v) {
   return "?";
 }
 
-template <class T>
-const T& typed_attr(const Node& node, const std::string& attr, const char* expected) {
+template <class T> const T& typed_attr(const Node& node, const std::string& attr, const char* expected) {
   auto it = node.attributes.find(attr);
   SLUICE_CHECK(it != node.attributes.end(), node.describe(), ": missing required attribute '", attr, "'");
   const T* v = std::get_if<T>(&it->second);
@@ -164,6 +163,8 @@ void collect_outer_names(const Graph& g, std::set<std::string>& names) {
   }
 }
 
+}  // namespace
+
 std::set<std::string> subgraph_outer_names(const Node& node) {
   std::set<std::string> names;
   for (const auto& [attr, value] : node.attributes) {
@@ -177,8 +178,6 @@ std::set<std::string> subgraph_outer_names(const Node& node) {
   }
   return names;
 }
-
-}  // namespace
 
 std::map<const Value*, int> Graph::use_counts() const {
   std::map<const Value*, int> counts;

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -26,7 +27,7 @@ inline constexpr const char* onnx_domain = "";  // "ai.onnx" is normalized to ""
 struct Value {
   std::string name;
   ElementType type = ElementType::undefined;
-  PartialShape shape;  // unknown rank until inferred
+  PartialShape shape;        // unknown rank until inferred
   Node* producer = nullptr;  // null for graph inputs, constants and outer values
   int producer_output = -1;
   Tensor constant;  // set for initializers and folded constants
@@ -39,16 +40,16 @@ struct Value {
 using GraphPtr = std::shared_ptr<Graph>;
 
 // An attribute value, typed as in ONNX.
-using AttributeValue = std::variant<int64_t, float, std::string, Tensor, GraphPtr, std::vector<int64_t>,
-                                    std::vector<float>, std::vector<std::string>, std::vector<Tensor>,
-                                    std::vector<GraphPtr>>;
+using AttributeValue =
+    std::variant<int64_t, float, std::string, Tensor, GraphPtr, std::vector<int64_t>, std::vector<float>,
+                 std::vector<std::string>, std::vector<Tensor>, std::vector<GraphPtr>>;
 
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;  // "" for the default ONNX domain
-  int64_t opset_version = 0;  // the model's import version of this node's domain
-  std::vector<Value*> inputs;  // nullptr for an omitted optional input
+  std::string domain;           // "" for the default ONNX domain
+  int64_t opset_version = 0;    // the model's import version of this node's domain
+  std::vector<Value*> inputs;   // nullptr for an omitted optional input
   std::vector<Value*> outputs;  // nullptr for an omitted optional output
   std::map<std::string, AttributeValue> attributes;
   const OpSchema* schema = nullptr;  // resolved by Graph::resolve_operators
@@ -87,7 +88,7 @@ class Graph {
 
   std::string name;
   std::map<std::string, int64_t> opset_imports;  // domain ("" = ai.onnx) -> version
-  Graph* parent = nullptr;  // the enclosing graph of a subgraph
+  Graph* parent = nullptr;                       // the enclosing graph of a subgraph
 
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   const std::vector<std::unique_ptr<Value>>& values() const { return values_; }
@@ -130,6 +131,9 @@ class Graph {
   std::vector<Value*> inputs_;
   std::vector<Value*> outputs_;
 };
+
+// Names of the outer values that the subgraphs of `node`, at any depth, refer to.
+std::set<std::string> subgraph_outer_names(const Node& node);
 
 // Operators of the graph (and its subgraphs) that have no definition in the registry, one line per
 // operator: "Foo (ai.onnx, opset 13): 'node_a', 'node_b'". Resolves the schema of every node it finds.

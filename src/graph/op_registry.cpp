@@ -46,7 +46,8 @@ void OpRegistry::add(OpSchema schema) {
             [](const OpSchema& a, const OpSchema& b) { return a.since_version < b.since_version; });
 }
 
-const OpSchema* OpRegistry::find(const std::string& domain, const std::string& op_type, int64_t version) const {
+const OpSchema* OpRegistry::find(const std::string& domain, const std::string& op_type,
+                                 int64_t version) const {
   auto it = schemas_.find({domain, op_type});
   if (it == schemas_.end()) return nullptr;
   const OpSchema* best = nullptr;
@@ -159,7 +160,8 @@ std::vector<std::pair<ElementType, PartialShape>> infer_subgraph_outputs(
     }
   }
   for (const auto& node : copy->nodes()) {
-    if (!node->schema) node->schema = OpRegistry::instance().find(node->domain, node->op_type, node->opset_version);
+    if (!node->schema)
+      node->schema = OpRegistry::instance().find(node->domain, node->op_type, node->opset_version);
     if (node->schema) infer_node(*node);
   }
   std::vector<std::pair<ElementType, PartialShape>> out;

@@ -18,8 +18,8 @@ namespace sluice::graph {
 // are constants. It fills the outputs' types and shapes.
 class InferContext {
  public:
-  InferContext(const Node& node, std::vector<ElementType> input_types,
-               std::vector<PartialShape> input_shapes, std::vector<const Tensor*> input_values);
+  InferContext(const Node& node, std::vector<ElementType> input_types, std::vector<PartialShape> input_shapes,
+               std::vector<const Tensor*> input_values);
 
   const Node& node;
   size_t num_inputs() const { return input_types_.size(); }

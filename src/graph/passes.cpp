@@ -22,7 +22,7 @@ bool is_graph_output(const Graph& g, const Value* v) {
 }
 
 bool is_nondeterministic(const Node& node) {
-  static const std::set<std::string> random_ops = {"RandomNormal",     "RandomUniform", "RandomNormalLike",
+  static const std::set<std::string> random_ops = {"RandomNormal",      "RandomUniform", "RandomNormalLike",
                                                    "RandomUniformLike", "Multinomial",   "Bernoulli"};
   return node.domain.empty() && random_ops.count(node.op_type);
 }
@@ -58,7 +58,8 @@ bool RemoveIdentityPass::apply_impl(Graph& graph) {
       dropout = training->is_constant() && training->constant.size() == 1 &&
                 !*static_cast<const bool*>(training->constant.data());
     }
-    if ((identity || dropout) && node->outputs.size() >= 1 && node->outputs[0]) removable.push_back(node.get());
+    if ((identity || dropout) && node->outputs.size() >= 1 && node->outputs[0])
+      removable.push_back(node.get());
   }
   const auto uses = graph.use_counts();
   for (Node* node : removable) {
@@ -66,8 +67,8 @@ bool RemoveIdentityPass::apply_impl(Graph& graph) {
     Value* out = node->outputs[0];
     if (is_graph_output(graph, out)) {
       // The output's name is what users see: keep the node when its input is itself visible by name.
-      const bool in_visible = in->is_graph_input || in->outer || in->is_constant() || is_graph_output(graph, in) ||
-                              !in->producer;
+      const bool in_visible =
+          in->is_graph_input || in->outer || in->is_constant() || is_graph_output(graph, in) || !in->producer;
       if (in_visible) continue;
       // `in` would take the output's name: only when nothing else (a subgraph) refers to `in` by name.
       bool referenced_by_name = false;
@@ -132,7 +133,8 @@ bool ConstantFoldingPass::apply_impl(Graph& graph) {
   NoSubgraphs env;
   std::vector<Node*> folded;
   for (const auto& node : graph.nodes()) {
-    if (!node->schema || !node->schema->reference || has_subgraph(*node) || is_nondeterministic(*node)) continue;
+    if (!node->schema || !node->schema->reference || has_subgraph(*node) || is_nondeterministic(*node))
+      continue;
     bool all_constant = true;
     std::vector<Tensor> args;
     for (const Value* in : node->inputs) {
@@ -144,7 +146,8 @@ bool ConstantFoldingPass::apply_impl(Graph& graph) {
     for (size_t o = 0; o < node->outputs.size(); ++o) {
       Value* out = node->outputs[o];
       if (!out) continue;
-      SLUICE_CHECK(o < results.size() && !results[o].empty(), node->describe(), ": constant folding produced no output ", o);
+      SLUICE_CHECK(o < results.size() && !results[o].empty(), node->describe(),
+                   ": constant folding produced no output ", o);
       out->constant = results[o];
       out->type = results[o].type();
       out->shape = PartialShape(results[o].shape());

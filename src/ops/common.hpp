@@ -18,8 +18,7 @@ using graph::OpRegistry;
 using graph::OpSchema;
 
 // Calls f(T{}) with the C++ type of `type`, for every element type. Throws for undefined.
-template <class F>
-decltype(auto) dispatch_all(ElementType type, F&& f) {
+template <class F> decltype(auto) dispatch_all(ElementType type, F&& f) {
   switch (type) {
     case ElementType::f32: return f(float{});
     case ElementType::f16: return f(float16{});
@@ -40,8 +39,7 @@ decltype(auto) dispatch_all(ElementType type, F&& f) {
 }
 
 // Same, for the floating types only; `what` names the caller in the error for other types.
-template <class F>
-decltype(auto) dispatch_floating(ElementType type, const std::string& what, F&& f) {
+template <class F> decltype(auto) dispatch_floating(ElementType type, const std::string& what, F&& f) {
   switch (type) {
     case ElementType::f32: return f(float{});
     case ElementType::f16: return f(float16{});
@@ -53,8 +51,7 @@ decltype(auto) dispatch_floating(ElementType type, const std::string& what, F&& 
 }
 
 // Same, for the numeric types (every type but boolean).
-template <class F>
-decltype(auto) dispatch_numeric(ElementType type, const std::string& what, F&& f) {
+template <class F> decltype(auto) dispatch_numeric(ElementType type, const std::string& what, F&& f) {
   if (type == ElementType::boolean || type == ElementType::undefined) {
     throw_error(what, ": element type ", to_string(type), " is not supported; expected a numeric type");
   }
@@ -66,8 +63,8 @@ template <class T>
 using compute_t = std::conditional_t<std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>, float, T>;
 
 template <class T>
-inline constexpr bool is_floating_v = std::is_floating_point_v<T> || std::is_same_v<T, float16> ||
-                                      std::is_same_v<T, bfloat16>;
+inline constexpr bool is_floating_v =
+    std::is_floating_point_v<T> || std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
 
 // Reads an integer tensor of any integer type (shapes, axes, indices) as int64 values.
 std::vector<int64_t> to_int64s(const Tensor& tensor);
@@ -92,8 +89,7 @@ PartialShape broadcast_partial_shapes(const PartialShape& a, const PartialShape&
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 
 // Calls f(out_index, a_index, b_index) for every element of the broadcast output of shapes a and b.
-template <class F>
-void for_each_broadcast(const Shape& a, const Shape& b, const Shape& out, F&& f) {
+template <class F> void for_each_broadcast(const Shape& a, const Shape& b, const Shape& out, F&& f) {
   const auto sa = broadcast_strides(a, out);
   const auto sb = broadcast_strides(b, out);
   const int64_t n = shape_size(out);
@@ -117,7 +113,7 @@ void for_each_broadcast(const Shape& a, const Shape& b, const Shape& out, F&& f)
 
 // Shape-inference shortcuts.
 void infer_same_as_input(InferContext& ctx);  // output 0 = input 0's type and shape
-void infer_broadcast(InferContext& ctx);  // output 0: input 0's type, broadcast of all input shapes
+void infer_broadcast(InferContext& ctx);      // output 0: input 0's type, broadcast of all input shapes
 
 // Builds the error prefix for a node: "Conv node 'conv1': ".
 std::string where(const Node& node);

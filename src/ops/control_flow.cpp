@@ -127,7 +127,9 @@ std::pair<ElementType, Shape> empty_scan_element(const Node& node, size_t output
     if (out->type != ElementType::undefined) type = out->type;
     if (out->shape.rank_known() && out->shape.rank() > static_cast<int64_t>(stacked.size())) {
       PartialShape element = out->shape;
-      for (auto it = stacked.rbegin(); it != stacked.rend(); ++it) element = remove_dim(element, *it);
+      std::vector<int64_t> axes = stacked;
+      std::sort(axes.rbegin(), axes.rend());  // remove the later axes first
+      for (int64_t axis : axes) element = remove_dim(element, axis);
       shape = refine(element, shape);
     }
   }
@@ -314,7 +316,7 @@ std::vector<Tensor> run_loop(const Node& node, std::span<const Tensor> inputs, K
   }
   std::vector<Tensor> outputs = clone_all(carried);
   for (size_t k = 0; k < layout.scans; ++k) {
-    const int64_t count = static_cast<int64_t>(scans[k].size());
+    const auto count = static_cast<int64_t>(scans[k].size());
     if (count > 0) {
       outputs.push_back(stack(scans[k], count, 0, scans[k][0].type(), scans[k][0].shape(), node));
     } else {
@@ -563,8 +565,10 @@ std::vector<Tensor> run_scan8(const Node& node, std::span<const Tensor> inputs, 
   std::vector<std::vector<Tensor>> batch_scans(layout.scan_outputs);
   for (int64_t b = 0; b < batch; ++b) {
     std::vector<Tensor> initial;
+    initial.reserve(states.size());
     for (const Tensor& s : states) initial.push_back(slice_at(s, 0, b));
     std::vector<Tensor> sequences;
+    sequences.reserve(scan_inputs.size());
     for (const Tensor& x : scan_inputs) sequences.push_back(slice_at(x, 0, b));
     ScanRun run = run_scan_steps(node, layout, std::move(initial), sequences, axes,
                                  lengths[static_cast<size_t>(b)], env);

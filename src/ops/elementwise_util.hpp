@@ -51,7 +51,8 @@ std::string describe_types(TypeSet set);
 // throw_type_error unless `type` is in `allowed`. An undefined (not yet inferred) type passes.
 void check_input_type(const Node& node, const std::string& input_name, ElementType type, TypeSet allowed);
 
-// Throws unless input `i` has the same element type as input 0 (undefined types pass).
+// Throws unless `type` (of input `input_name`) equals `first_type` (of input `first_name`); undefined
+// types pass.
 void check_same_type(const Node& node, const std::string& input_name, ElementType type,
                      const std::string& first_name, ElementType first_type);
 
@@ -63,7 +64,7 @@ Tensor dispatch_set(ElementType type, const Node& node, const std::string& input
     if constexpr (in_set(S, element_type_v<decltype(tag)>)) {
       return f(tag);
     } else {
-      throw_error(where(node), "internal: element type dispatch reached an excluded type");
+      throw_type_error(node, input_name, type, S);  // not reached: checked above
     }
   });
 }
@@ -153,22 +154,25 @@ template <class T> bool is_negative(T x) {
 
 // a + b, a - b, a * b for compute types: wrapping for integers, IEEE for floating types.
 template <class T> T add_values(T a, T b) {
-  if constexpr (std::is_integral_v<T>)
+  if constexpr (std::is_integral_v<T>) {
     return wrap_add(a, b);
-  else
+  } else {
     return a + b;
+  }
 }
 template <class T> T sub_values(T a, T b) {
-  if constexpr (std::is_integral_v<T>)
+  if constexpr (std::is_integral_v<T>) {
     return wrap_sub(a, b);
-  else
+  } else {
     return a - b;
+  }
 }
 template <class T> T mul_values(T a, T b) {
-  if constexpr (std::is_integral_v<T>)
+  if constexpr (std::is_integral_v<T>) {
     return wrap_mul(a, b);
-  else
+  } else {
     return a * b;
+  }
 }
 
 // ---- Maps -----------------------------------------------------------------------------------------------

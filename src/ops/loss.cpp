@@ -142,7 +142,7 @@ Tensor nll_typed(const Node& node, const std::vector<loss_acc_t<T>>& log_prob, c
   A weight_sum = 0;
   for (int64_t n = 0; n < n_count; ++n) {
     for (int64_t d = 0; d < inner; ++d) {
-      const size_t at = static_cast<size_t>(n * inner + d);
+      const auto at = static_cast<size_t>(n * inner + d);
       const int64_t label = labels[at];
       if (has_ignore_index && label == ignore_index) continue;
       SLUICE_CHECK(label >= 0 && label < classes, where(node), "input '", names.target, "' holds class ",

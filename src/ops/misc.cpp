@@ -15,9 +15,10 @@ void check_floating_input(InferContext& ctx, size_t i, const char* name) {
                to_string(ctx.input_type(i)), "; expected a floating type");
 }
 
-void check_rank(const Node& node, const PartialShape& s, int64_t rank, const char* name, const char* expected) {
-  SLUICE_CHECK(!s.rank_known() || s.rank() == rank, where(node), "input '", name, "' has shape ", s.to_string(),
-               "; expected ", expected);
+void check_rank(const Node& node, const PartialShape& s, int64_t rank, const char* name,
+                const char* expected) {
+  SLUICE_CHECK(!s.rank_known() || s.rank() == rank, where(node), "input '", name, "' has shape ",
+               s.to_string(), "; expected ", expected);
 }
 
 void check_same_dim(const Node& node, const Dimension& a, const Dimension& b, const std::string& what) {
@@ -78,7 +79,8 @@ bool suppresses(const Box& a, const Box& b, float threshold) {
   return intersection / union_area > threshold;
 }
 
-std::optional<double> optional_scalar(std::span<const Tensor> in, size_t i, const Node& node, const char* name) {
+std::optional<double> optional_scalar(std::span<const Tensor> in, size_t i, const Node& node,
+                                      const char* name) {
   if (i >= in.size() || !in[i]) return std::nullopt;
   SLUICE_CHECK(in[i].size() == 1, where(node), "input '", name, "' has shape ", to_string(in[i].shape()),
                "; expected a scalar or a 1-element tensor");
@@ -91,13 +93,15 @@ std::vector<Tensor> nms_kernel(const Node& node, std::span<const Tensor> in) {
   SLUICE_CHECK(boxes_t.rank() == 3 && boxes_t.shape()[2] == 4, where(node), "input 'boxes' has shape ",
                to_string(boxes_t.shape()), "; expected [num_batches, spatial_dimension, 4]");
   const int64_t batches = boxes_t.shape()[0], count = boxes_t.shape()[1];
-  SLUICE_CHECK(scores_t.rank() == 3 && scores_t.shape()[0] == batches && scores_t.shape()[2] == count, where(node),
-               "input 'scores' has shape ", to_string(scores_t.shape()), "; expected [", batches,
+  SLUICE_CHECK(scores_t.rank() == 3 && scores_t.shape()[0] == batches && scores_t.shape()[2] == count,
+               where(node), "input 'scores' has shape ", to_string(scores_t.shape()), "; expected [", batches,
                ", num_classes, ", count, "]");
   const int64_t classes = scores_t.shape()[1];
-  const int64_t max_out = static_cast<int64_t>(optional_scalar(in, 2, node, "max_output_boxes_per_class").value_or(0));
+  const int64_t max_out =
+      static_cast<int64_t>(optional_scalar(in, 2, node, "max_output_boxes_per_class").value_or(0));
   const float iou = static_cast<float>(optional_scalar(in, 3, node, "iou_threshold").value_or(0.0));
-  SLUICE_CHECK(iou >= 0.0f && iou <= 1.0f, where(node), "input 'iou_threshold' is ", iou, "; expected [0, 1]");
+  SLUICE_CHECK(iou >= 0.0f && iou <= 1.0f, where(node), "input 'iou_threshold' is ", iou,
+               "; expected [0, 1]");
   const std::optional<double> score_threshold = optional_scalar(in, 4, node, "score_threshold");
   const bool center_point = node.attr_int("center_point_box", 0) == 1;
   std::vector<float> boxes_f, scores_f;
@@ -106,19 +110,21 @@ std::vector<Tensor> nms_kernel(const Node& node, std::span<const Tensor> in) {
   std::vector<int64_t> selected_triples;
   for (int64_t b = 0; b < batches; ++b) {
     std::vector<Box> boxes;
-    for (int64_t i = 0; i < count; ++i) boxes.push_back(read_box(boxes_f.data() + (b * count + i) * 4, center_point));
+    for (int64_t i = 0; i < count; ++i)
+      boxes.push_back(read_box(boxes_f.data() + (b * count + i) * 4, center_point));
     for (int64_t c = 0; c < classes; ++c) {
       const float* scores = scores_f.data() + (b * classes + c) * count;
       std::vector<int64_t> order;
       for (int64_t i = 0; i < count; ++i) {
         if (!score_threshold || scores[i] > static_cast<float>(*score_threshold)) order.push_back(i);
       }
-      std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return scores[x] > scores[y]; });
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t x, int64_t y) { return scores[x] > scores[y]; });
       std::vector<int64_t> kept;
       for (int64_t i : order) {
         if (static_cast<int64_t>(kept.size()) >= max_out) break;
-        const bool suppressed =
-            std::any_of(kept.begin(), kept.end(), [&](int64_t k) { return suppresses(boxes[k], boxes[i], iou); });
+        const bool suppressed = std::any_of(kept.begin(), kept.end(),
+                                            [&](int64_t k) { return suppresses(boxes[k], boxes[i], iou); });
         if (!suppressed) kept.push_back(i);
       }
       for (int64_t k : kept) selected_triples.insert(selected_triples.end(), {b, c, k});
@@ -136,7 +142,8 @@ void register_nms(OpRegistry& registry) {
   s.max_inputs = 5;
   s.validate = [](const Node& node) {
     const int64_t cpb = node.attr_int("center_point_box", 0);
-    SLUICE_CHECK(cpb == 0 || cpb == 1, where(node), "attribute 'center_point_box' is ", cpb, "; expected 0 or 1");
+    SLUICE_CHECK(cpb == 0 || cpb == 1, where(node), "attribute 'center_point_box' is ", cpb,
+                 "; expected 0 or 1");
   };
   s.infer = infer_nms;
   s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) { return nms_kernel(node, in); };
@@ -156,16 +163,18 @@ bool roi_half_pixel(const Node& node, RoiAlignVersion v) {
 
 void validate_roi_align(const Node& node, RoiAlignVersion v) {
   const std::string mode = node.attr_string("mode", "avg");
-  SLUICE_CHECK(mode == "avg" || mode == "max", where(node), "attribute 'mode' is '", mode, "'; expected avg or max");
+  SLUICE_CHECK(mode == "avg" || mode == "max", where(node), "attribute 'mode' is '", mode,
+               "'; expected avg or max");
   SLUICE_CHECK(v.since >= 16 || !node.has_attr("coordinate_transformation_mode"), where(node),
                "attribute 'coordinate_transformation_mode' needs opset 16; the model imports opset ",
                node.opset_version);
   const std::string ctm = node.attr_string("coordinate_transformation_mode", "half_pixel");
   SLUICE_CHECK(ctm == "half_pixel" || ctm == "output_half_pixel", where(node),
-               "attribute 'coordinate_transformation_mode' is '", ctm, "'; expected half_pixel or output_half_pixel");
+               "attribute 'coordinate_transformation_mode' is '", ctm,
+               "'; expected half_pixel or output_half_pixel");
   for (const char* attr : {"output_height", "output_width"}) {
-    SLUICE_CHECK(node.attr_int(attr, 1) >= 1, where(node), "attribute '", attr, "' is ", node.attr_int(attr, 1),
-                 "; expected a positive value");
+    SLUICE_CHECK(node.attr_int(attr, 1) >= 1, where(node), "attribute '", attr, "' is ",
+                 node.attr_int(attr, 1), "; expected a positive value");
   }
   SLUICE_CHECK(node.attr_int("sampling_ratio", 0) >= 0, where(node), "attribute 'sampling_ratio' is ",
                node.attr_int("sampling_ratio", 0), "; expected a value >= 0");
@@ -230,14 +239,17 @@ Sample bilinear_sample(double y, double x, int64_t height, int64_t width) {
 
 std::vector<Tensor> roi_align_kernel(const Node& node, std::span<const Tensor> in, RoiAlignVersion v) {
   const Tensor& x_t = in[0];
-  SLUICE_CHECK(x_t.rank() == 4, where(node), "input 'X' has shape ", to_string(x_t.shape()), "; expected [N, C, H, W]");
+  SLUICE_CHECK(x_t.rank() == 4, where(node), "input 'X' has shape ", to_string(x_t.shape()),
+               "; expected [N, C, H, W]");
   const int64_t batches = x_t.shape()[0], channels = x_t.shape()[1];
   const int64_t height = x_t.shape()[2], width = x_t.shape()[3];
+  SLUICE_CHECK(height >= 1 && width >= 1, where(node), "input 'X' has shape ", to_string(x_t.shape()),
+               "; expected a non-empty feature map (H, W >= 1)");
   SLUICE_CHECK(in[1].rank() == 2 && in[1].shape()[1] == 4, where(node), "input 'rois' has shape ",
                to_string(in[1].shape()), "; expected [num_rois, 4]");
   const int64_t num_rois = in[1].shape()[0];
-  SLUICE_CHECK(in[2].rank() == 1 && in[2].shape()[0] == num_rois, where(node), "input 'batch_indices' has shape ",
-               to_string(in[2].shape()), "; expected [", num_rois, "]");
+  SLUICE_CHECK(in[2].rank() == 1 && in[2].shape()[0] == num_rois, where(node),
+               "input 'batch_indices' has shape ", to_string(in[2].shape()), "; expected [", num_rois, "]");
   const std::vector<double> x = to_doubles(x_t), rois = to_doubles(in[1]);
   const std::vector<int64_t> batch_index = to_int64s(in[2]);
   const int64_t out_h = node.attr_int("output_height", 1), out_w = node.attr_int("output_width", 1);
@@ -259,8 +271,10 @@ std::vector<Tensor> roi_align_kernel(const Node& node, std::span<const Tensor> i
       roi_h = std::max(roi_h, 1.0);
     }
     const double bin_h = roi_h / out_h, bin_w = roi_w / out_w;
-    const int64_t grid_h = sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_h / out_h));
-    const int64_t grid_w = sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_w / out_w));
+    const int64_t grid_h =
+        sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_h / out_h));
+    const int64_t grid_w =
+        sampling_ratio > 0 ? sampling_ratio : static_cast<int64_t>(std::ceil(roi_w / out_w));
     const double count = static_cast<double>(std::max<int64_t>(grid_h * grid_w, 1));
     for (int64_t ph = 0; ph < out_h; ++ph) {
       for (int64_t pw = 0; pw < out_w; ++pw) {
@@ -317,10 +331,12 @@ void infer_det(InferContext& ctx) {
   check_floating_input(ctx, 0, "X");
   const PartialShape& x = ctx.input_shape(0);
   if (!x.rank_known()) return ctx.set_output(0, ctx.input_type(0), PartialShape::unknown_rank());
-  SLUICE_CHECK(x.rank() >= 2, where(ctx.node), "input 'X' has shape ", x.to_string(), "; expected [..., M, M]");
+  SLUICE_CHECK(x.rank() >= 2, where(ctx.node), "input 'X' has shape ", x.to_string(),
+               "; expected [..., M, M]");
   const int64_t r = x.rank();
   check_same_dim(ctx.node, x[r - 2], x[r - 1], "input 'X' must hold square matrices");
-  ctx.set_output(0, ctx.input_type(0), PartialShape(std::vector<Dimension>(x.dims().begin(), x.dims().end() - 2)));
+  ctx.set_output(0, ctx.input_type(0),
+                 PartialShape(std::vector<Dimension>(x.dims().begin(), x.dims().end() - 2)));
 }
 
 // The determinant of an n x n row-major matrix, by LU decomposition with partial pivoting.
@@ -356,7 +372,8 @@ std::vector<Tensor> det_kernel(const Node& node, std::span<const Tensor> in) {
   const std::vector<double> values = to_doubles(x);
   std::vector<double> out(static_cast<size_t>(shape_size(out_shape)));
   for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = determinant(std::vector<double>(values.begin() + i * n * n, values.begin() + (i + 1) * n * n), n);
+    out[i] =
+        determinant(std::vector<double>(values.begin() + i * n * n, values.begin() + (i + 1) * n * n), n);
   }
   return {quant::numeric_tensor(x.type(), out_shape, out)};
 }

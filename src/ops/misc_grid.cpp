@@ -44,7 +44,8 @@ void validate_grid_sample(const Node& node, GridSampleVersion v) {
   sample_mode(node, v);
   padding_mode(node);
   const int64_t align = node.attr_int("align_corners", 0);
-  SLUICE_CHECK(align == 0 || align == 1, where(node), "attribute 'align_corners' is ", align, "; expected 0 or 1");
+  SLUICE_CHECK(align == 0 || align == 1, where(node), "attribute 'align_corners' is ", align,
+               "; expected 0 or 1");
 }
 
 void infer_grid_sample(InferContext& ctx, GridSampleVersion v) {
@@ -56,8 +57,9 @@ void infer_grid_sample(InferContext& ctx, GridSampleVersion v) {
   const PartialShape& x = ctx.input_shape(0);
   const PartialShape& grid = ctx.input_shape(1);
   if (x.rank_known()) {
-    SLUICE_CHECK(v.since >= 20 ? x.rank() >= 3 : x.rank() == 4, where(node), "input 'X' has shape ", x.to_string(),
-                 v.since >= 20 ? "; expected [N, C, D1, ..., Dr]" : "; expected [N, C, H, W] (opset 16 is 2-D only)");
+    SLUICE_CHECK(
+        v.since >= 20 ? x.rank() >= 3 : x.rank() == 4, where(node), "input 'X' has shape ", x.to_string(),
+        v.since >= 20 ? "; expected [N, C, D1, ..., Dr]" : "; expected [N, C, H, W] (opset 16 is 2-D only)");
   }
   if (!grid.rank_known()) {
     if (!x.rank_known()) return ctx.set_output(0, x_type, PartialShape::unknown_rank());
@@ -69,7 +71,8 @@ void infer_grid_sample(InferContext& ctx, GridSampleVersion v) {
   SLUICE_CHECK(r >= 1 && (!x.rank_known() || x.rank() == r + 2), where(node), "input 'grid' has shape ",
                grid.to_string(), "; expected [N, D1_out, ..., Dr_out, r] with r = rank(X) - 2");
   SLUICE_CHECK(grid[r + 1].is_dynamic() || grid[r + 1].extent() == r, where(node), "input 'grid' has shape ",
-               grid.to_string(), "; its last dimension must be ", r, " (one coordinate per spatial dimension)");
+               grid.to_string(), "; its last dimension must be ", r,
+               " (one coordinate per spatial dimension)");
   const Dimension n = x.rank_known() && x[0].is_static() ? x[0] : grid[0];
   if (x.rank_known()) {
     SLUICE_CHECK(x[0].is_dynamic() || grid[0].is_dynamic() || x[0].extent() == grid[0].extent(), where(node),
@@ -159,7 +162,8 @@ Taps axis_taps(double x, const Axis& axis, SampleMode mode, Padding padding) {
 // The sampling coordinate along one axis for a normalized grid value g.
 double axis_coordinate(double g, const Axis& axis, bool align_corners, SampleMode mode, Padding padding) {
   const double extent = static_cast<double>(axis.extent);
-  float x = static_cast<float>(align_corners ? (g + 1.0) / 2.0 * (extent - 1.0) : ((g + 1.0) * extent - 1.0) / 2.0);
+  float x =
+      static_cast<float>(align_corners ? (g + 1.0) / 2.0 * (extent - 1.0) : ((g + 1.0) * extent - 1.0) / 2.0);
   if (mode == SampleMode::nearest) x = std::nearbyint(x);  // half to even, in every rank
   double v = x;
   if (v < axis.lo || v > axis.hi) {
@@ -173,11 +177,12 @@ std::vector<Tensor> grid_sample_kernel(const Node& node, std::span<const Tensor>
   const Tensor& x_t = in[0];
   const Tensor& grid_t = in[1];
   const int64_t r = x_t.rank() - 2;
-  SLUICE_CHECK(r >= 1 && (v.since >= 20 || r == 2), where(node), "input 'X' has shape ", to_string(x_t.shape()),
+  SLUICE_CHECK(r >= 1 && (v.since >= 20 || r == 2), where(node), "input 'X' has shape ",
+               to_string(x_t.shape()),
                v.since >= 20 ? "; expected [N, C, D1, ..., Dr]" : "; expected [N, C, H, W]");
   SLUICE_CHECK(grid_t.rank() == r + 2 && grid_t.shape()[0] == x_t.shape()[0] && grid_t.shape().back() == r,
-               where(node), "input 'grid' has shape ", to_string(grid_t.shape()), "; expected [", x_t.shape()[0],
-               ", D1_out, ..., D", r, "_out, ", r, "]");
+               where(node), "input 'grid' has shape ", to_string(grid_t.shape()), "; expected [",
+               x_t.shape()[0], ", D1_out, ..., D", r, "_out, ", r, "]");
   const SampleMode mode = sample_mode(node, v);
   const Padding padding = padding_mode(node);
   const bool align = node.attr_int("align_corners", 0) == 1;
@@ -186,6 +191,8 @@ std::vector<Tensor> grid_sample_kernel(const Node& node, std::span<const Tensor>
   for (int64_t d = 0; d < r; ++d) {
     Axis& a = axes[d];
     a.extent = x_t.shape()[2 + d];
+    SLUICE_CHECK(a.extent >= 1, where(node), "input 'X' has shape ", to_string(x_t.shape()),
+                 "; expected non-empty spatial dimensions");
     a.lo = align ? 0.0 : -0.5;
     a.hi = align ? a.extent - 1.0 : a.extent - 0.5;
   }
@@ -239,12 +246,13 @@ std::vector<Tensor> grid_sample_kernel(const Node& node, std::span<const Tensor>
 void infer_affine_grid(InferContext& ctx) {
   const Node& node = ctx.node;
   const ElementType type = ctx.input_type(0);
-  SLUICE_CHECK(is_floating(type), where(node), "input 'theta' is ", to_string(type), "; expected a floating type");
+  SLUICE_CHECK(is_floating(type), where(node), "input 'theta' is ", to_string(type),
+               "; expected a floating type");
   SLUICE_CHECK(is_integer(ctx.input_type(1)), where(node), "input 'size' is ", to_string(ctx.input_type(1)),
                "; expected i64");
   const PartialShape& theta = ctx.input_shape(0);
-  SLUICE_CHECK(!theta.rank_known() || theta.rank() == 3, where(node), "input 'theta' has shape ", theta.to_string(),
-               "; expected [N, 2, 3] or [N, 3, 4]");
+  SLUICE_CHECK(!theta.rank_known() || theta.rank() == 3, where(node), "input 'theta' has shape ",
+               theta.to_string(), "; expected [N, 2, 3] or [N, 3, 4]");
   const PartialShape& size_shape = ctx.input_shape(1);
   int64_t spatial = -1;
   if (size_shape.rank_known() && size_shape.rank() == 1 && size_shape[0].is_static()) {
@@ -281,14 +289,17 @@ double base_coordinate(int64_t i, int64_t extent, bool align_corners) {
 std::vector<Tensor> affine_grid_kernel(const Node& node, std::span<const Tensor> in) {
   const Tensor& theta_t = in[0];
   const std::vector<int64_t> size = to_int64s(in[1]);
-  SLUICE_CHECK(in[1].rank() == 1 && (size.size() == 4 || size.size() == 5), where(node), "input 'size' has shape ",
-               to_string(in[1].shape()), "; expected [4] (N, C, H, W) or [5] (N, C, D, H, W)");
+  SLUICE_CHECK(in[1].rank() == 1 && (size.size() == 4 || size.size() == 5), where(node),
+               "input 'size' has shape ", to_string(in[1].shape()),
+               "; expected [4] (N, C, H, W) or [5] (N, C, D, H, W)");
   const int64_t spatial = static_cast<int64_t>(size.size()) - 2;
   const int64_t batches = size[0];
-  SLUICE_CHECK(theta_t.shape() == Shape({batches, spatial, spatial + 1}), where(node), "input 'theta' has shape ",
-               to_string(theta_t.shape()), "; expected [", batches, ", ", spatial, ", ", spatial + 1, "]");
+  SLUICE_CHECK(theta_t.shape() == Shape({batches, spatial, spatial + 1}), where(node),
+               "input 'theta' has shape ", to_string(theta_t.shape()), "; expected [", batches, ", ", spatial,
+               ", ", spatial + 1, "]");
   for (int64_t d = 0; d < spatial; ++d) {
-    SLUICE_CHECK(size[2 + d] >= 1, where(node), "input 'size' holds ", size[2 + d], "; expected positive extents");
+    SLUICE_CHECK(size[2 + d] >= 1, where(node), "input 'size' holds ", size[2 + d],
+                 "; expected positive extents");
   }
   const bool align = node.attr_int("align_corners", 0) == 1;
   const Shape extents(size.begin() + 2, size.end());  // (H, W) or (D, H, W)
@@ -342,10 +353,13 @@ void register_grid_ops(OpRegistry& registry) {
   s.max_inputs = 2;
   s.validate = [](const Node& node) {
     const int64_t align = node.attr_int("align_corners", 0);
-    SLUICE_CHECK(align == 0 || align == 1, where(node), "attribute 'align_corners' is ", align, "; expected 0 or 1");
+    SLUICE_CHECK(align == 0 || align == 1, where(node), "attribute 'align_corners' is ", align,
+                 "; expected 0 or 1");
   };
   s.infer = infer_affine_grid;
-  s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) { return affine_grid_kernel(node, in); };
+  s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+    return affine_grid_kernel(node, in);
+  };
   registry.add(std::move(s));
 }
 

@@ -38,10 +38,10 @@ std::vector<int64_t> read_per_dim(const Node& node, const std::string& attr, siz
 
 void validate_window_attrs(const Node& node) {
   const std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-  SLUICE_CHECK(auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" ||
-                   auto_pad == "VALID",
-               where(node), "attribute 'auto_pad' is '", auto_pad,
-               "'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID");
+  SLUICE_CHECK(
+      auto_pad == "NOTSET" || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || auto_pad == "VALID",
+      where(node), "attribute 'auto_pad' is '", auto_pad,
+      "'; expected NOTSET, SAME_UPPER, SAME_LOWER or VALID");
   check_all_positive(node, "strides");
   check_all_positive(node, "dilations");
   check_all_positive(node, "kernel_shape");
@@ -69,9 +69,9 @@ Window read_window(const Node& node, std::vector<int64_t> kernel) {
   }
   w.ceil_mode = node.attr_int("ceil_mode", 0) != 0;
   for (size_t d = 0; d < rank; ++d) {
-    SLUICE_CHECK(w.kernel[d] > 0 && w.strides[d] > 0 && w.dilations[d] > 0, where(node),
-                 "spatial dimension ", d, ": kernel extent ", w.kernel[d], ", stride ", w.strides[d],
-                 " and dilation ", w.dilations[d], " must be positive");
+    SLUICE_CHECK(w.kernel[d] > 0 && w.strides[d] > 0 && w.dilations[d] > 0, where(node), "spatial dimension ",
+                 d, ": kernel extent ", w.kernel[d], ", stride ", w.strides[d], " and dilation ",
+                 w.dilations[d], " must be positive");
   }
   return w;
 }

@@ -18,13 +18,12 @@ using graph::ValidateFn;
 // The type reference kernels accumulate in: float for the 16-bit floats, double for f32 and f64, 64-bit
 // integers for the integer types.
 template <class T>
-using acc_t = std::conditional_t<
-    std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>, float,
-    std::conditional_t<std::is_floating_point_v<T>, double,
-                       std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>>;
+using acc_t =
+    std::conditional_t<std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>, float,
+                       std::conditional_t<std::is_floating_point_v<T>, double,
+                                          std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>>;
 
-template <class T>
-acc_t<T> widen(T value) {
+template <class T> acc_t<T> widen(T value) {
   if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
     return static_cast<float>(value);
   } else {
@@ -33,8 +32,7 @@ acc_t<T> widen(T value) {
 }
 
 // Converts an accumulated (or any arithmetic) value back to the element type.
-template <class T, class A>
-T narrow(A value) {
+template <class T, class A> T narrow(A value) {
   if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
     return T(static_cast<float>(value));
   } else {
@@ -56,7 +54,7 @@ struct Window {
   std::vector<int64_t> kernel;
   std::vector<int64_t> strides;
   std::vector<int64_t> dilations;
-  std::vector<int64_t> pads;  // begin pads of every dim, then end pads
+  std::vector<int64_t> pads;        // begin pads of every dim, then end pads
   std::string auto_pad = "NOTSET";  // NOTSET, SAME_UPPER, SAME_LOWER or VALID
   bool ceil_mode = false;
 
@@ -85,7 +83,7 @@ Dimension forward_dim(const Window& window, size_t d, const Dimension& in, const
 
 // A static plan of a sliding window over the spatial dims of an N-d tensor.
 struct WindowPlan {
-  Shape in;  // spatial extents of the input
+  Shape in;   // spatial extents of the input
   Shape out;  // spatial extents of the output
   std::vector<int64_t> kernel, strides, dilations, pad_begin, pad_end;
 };

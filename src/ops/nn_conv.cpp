@@ -81,8 +81,9 @@ void check_static_channels(const Node& node, const Dimension& channels, const Di
   }
   const Dimension& groups_dim = transpose ? channels : w_out;
   if (groups_dim.is_static()) {
-    SLUICE_CHECK(groups_dim.extent() % group == 0, where(node), (transpose ? "input X's channels (" : "W's dim 0 ("),
-                 groups_dim.extent(), ") is not divisible by group (", group, ")");
+    SLUICE_CHECK(groups_dim.extent() % group == 0, where(node),
+                 (transpose ? "input X's channels (" : "W's dim 0 ("), groups_dim.extent(),
+                 ") is not divisible by group (", group, ")");
   }
 }
 
@@ -92,8 +93,8 @@ void check_bias_shape(InferContext& ctx, size_t index, const Dimension& out_chan
   if (!bs.rank_known()) return;
   SLUICE_CHECK(bs.rank() == 1, where(ctx.node), "input B has shape ", bs.to_string(), "; expected rank 1");
   if (bs[0].is_static() && out_channels.is_static()) {
-    SLUICE_CHECK(bs[0].extent() == out_channels.extent(), where(ctx.node), "input B has shape ", bs.to_string(),
-                 "; expected [", out_channels.extent(), "] (one value per output channel)");
+    SLUICE_CHECK(bs[0].extent() == out_channels.extent(), where(ctx.node), "input B has shape ",
+                 bs.to_string(), "; expected [", out_channels.extent(), "] (one value per output channel)");
   }
 }
 
@@ -128,7 +129,7 @@ struct ConvGeometry {
   int64_t in_channels = 0;
   int64_t out_channels = 0;
   int64_t group = 1;
-  Shape in;  // spatial extents of X
+  Shape in;   // spatial extents of X
   Shape out;  // spatial extents of Y
   std::vector<int64_t> kernel, strides, dilations, pad_begin;
 
@@ -142,12 +143,12 @@ struct ConvGeometry {
 void check_static_inputs(const Node& node, const Tensor& x, const Tensor& w, const Tensor& b) {
   SLUICE_CHECK(x.rank() >= 3, where(node), "input X has shape ", to_string(x.shape()),
                "; expected rank >= 3 (batch, channels, spatial dims)");
-  SLUICE_CHECK(w.rank() == x.rank(), where(node), "input W has shape ", to_string(w.shape()), "; expected rank ",
-               x.rank(), " like X ", to_string(x.shape()));
+  SLUICE_CHECK(w.rank() == x.rank(), where(node), "input W has shape ", to_string(w.shape()),
+               "; expected rank ", x.rank(), " like X ", to_string(x.shape()));
   SLUICE_CHECK(w.type() == x.type(), where(node), "input W has element type ", to_string(w.type()),
                "; expected ", to_string(x.type()), " like X");
-  SLUICE_CHECK(b.empty() || b.type() == x.type(), where(node), "input B has element type ", to_string(b.type()),
-               "; expected ", to_string(x.type()), " like X");
+  SLUICE_CHECK(b.empty() || b.type() == x.type(), where(node), "input B has element type ",
+               to_string(b.type()), "; expected ", to_string(x.type()), " like X");
 }
 
 void check_static_bias(const Node& node, const Tensor& b, int64_t out_channels) {
@@ -183,8 +184,7 @@ void store_with_bias(const std::vector<A>& acc, const T* bias, int64_t channel, 
   for (size_t i = 0; i < acc.size(); ++i) y[i] = narrow<T>(acc[i] + b);
 }
 
-template <class T>
-void conv_kernel(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
+template <class T> void conv_kernel(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
   using A = acc_t<T>;
   const int64_t in_size = shape_size(g.in);
   const int64_t out_size = shape_size(g.out);
@@ -215,10 +215,7 @@ void conv_kernel(const ConvGeometry& g, const T* x, const T* w, const T* bias, T
   }
 }
 
-template <class T>
-const T* data_or_null(const Tensor& t) {
-  return t.empty() ? nullptr : t.data<T>();
-}
+template <class T> const T* data_or_null(const Tensor& t) { return t.empty() ? nullptr : t.data<T>(); }
 
 std::vector<Tensor> run_conv(const Node& node, std::span<const Tensor> in, KernelEnv&) {
   const Tensor bias = in.size() > 2 ? in[2] : Tensor();
@@ -299,11 +296,11 @@ void infer_conv_transpose(InferContext& ctx) {
   for (size_t d = 0; d < spatial; ++d) {
     const Dimension in_d = dim_at(xs, d + 2);
     if (!attrs.output_shape.empty()) {
-      out.push_back(attrs.output_shape[d]);
+      out.emplace_back(attrs.output_shape[d]);
     } else if (kernel[d] < 0 || in_d.is_dynamic()) {
-      out.push_back(Dimension());
+      out.emplace_back();
     } else {
-      out.push_back(plan_transpose_dim(node, window, attrs, d, in_d.extent()).out);
+      out.emplace_back(plan_transpose_dim(node, window, attrs, d, in_d.extent()).out);
     }
   }
   ctx.set_output(0, ctx.input_type(0), PartialShape(out));

@@ -17,7 +17,8 @@ Dimension dim_or_dynamic(const PartialShape& s, size_t i) {
 void validate_deform_conv(const Node& node) {
   validate_window_attrs(node);
   SLUICE_CHECK(node.attr_int("group", 1) > 0, where(node), "attribute 'group' must be positive");
-  SLUICE_CHECK(node.attr_int("offset_group", 1) > 0, where(node), "attribute 'offset_group' must be positive");
+  SLUICE_CHECK(node.attr_int("offset_group", 1) > 0, where(node),
+               "attribute 'offset_group' must be positive");
 }
 
 void infer_deform_conv(InferContext& ctx) {
@@ -88,8 +89,8 @@ DeformGeometry deform_geometry(const Node& node, std::span<const Tensor> in) {
   const Tensor& w = in[1];
   const Tensor& offset = in[2];
   SLUICE_CHECK(x.rank() >= 3 && w.rank() == x.rank() && offset.rank() == x.rank(), where(node),
-               "inputs X, W and offset have shapes ", to_string(x.shape()), ", ", to_string(w.shape()), " and ",
-               to_string(offset.shape()), "; expected one rank >= 3");
+               "inputs X, W and offset have shapes ", to_string(x.shape()), ", ", to_string(w.shape()),
+               " and ", to_string(offset.shape()), "; expected one rank >= 3");
   for (size_t i = 1; i < in.size(); ++i) {
     SLUICE_CHECK(in[i].empty() || in[i].type() == x.type(), where(node), "input ", i, " has element type ",
                  to_string(in[i].type()), "; expected ", to_string(x.type()), " like X");
@@ -101,14 +102,14 @@ DeformGeometry deform_geometry(const Node& node, std::span<const Tensor> in) {
   g.group = node.attr_int("group", 1);
   g.offset_group = node.attr_int("offset_group", 1);
   SLUICE_CHECK(g.in_channels == w.shape()[1] * g.group && g.out_channels % g.group == 0, where(node),
-               "X has shape ", to_string(x.shape()), " and W ", to_string(w.shape()), "; inconsistent with group ",
-               g.group);
+               "X has shape ", to_string(x.shape()), " and W ", to_string(w.shape()),
+               "; inconsistent with group ", g.group);
   SLUICE_CHECK(g.in_channels % g.offset_group == 0, where(node), "X's channels (", g.in_channels,
                ") are not divisible by offset_group (", g.offset_group, ")");
   std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
   if (node.has_attr("kernel_shape")) {
-    SLUICE_CHECK(node.attr_ints("kernel_shape") == kernel, where(node), "attribute 'kernel_shape' does not match W ",
-                 to_string(w.shape()));
+    SLUICE_CHECK(node.attr_ints("kernel_shape") == kernel, where(node),
+                 "attribute 'kernel_shape' does not match W ", to_string(w.shape()));
   }
   g.plan = plan_forward(read_window(node, kernel), spatial_of(x.shape()), node);
   const int64_t positions = shape_size(kernel);
@@ -129,8 +130,7 @@ DeformGeometry deform_geometry(const Node& node, std::span<const Tensor> in) {
   return g;
 }
 
-template <class T>
-void deform_conv_kernel(const DeformGeometry& g, std::span<const Tensor> in, Tensor& y) {
+template <class T> void deform_conv_kernel(const DeformGeometry& g, std::span<const Tensor> in, Tensor& y) {
   using A = acc_t<T>;
   const WindowPlan& p = g.plan;
   const size_t rank = p.in.size();
@@ -161,11 +161,14 @@ void deform_conv_kernel(const DeformGeometry& g, std::span<const Tensor> in, Ten
             const int64_t offset_channel = (og * positions + kp) * rank_i;
             for (size_t d = 0; d < rank; ++d) {
               const A shift = widen(offset[((n * g.offset_group * positions * rank_i) + offset_channel +
-                                            static_cast<int64_t>(d)) * out_size + oi]);
+                                            static_cast<int64_t>(d)) *
+                                               out_size +
+                                           oi]);
               pos[d] = static_cast<A>(o[d] * p.strides[d] - p.pad_begin[d] + k[d] * p.dilations[d]) + shift;
             }
-            const A m = mask ? widen(mask[(n * g.offset_group * positions + og * positions + kp) * out_size + oi])
-                             : A(1);
+            const A m =
+                mask ? widen(mask[(n * g.offset_group * positions + og * positions + kp) * out_size + oi])
+                     : A(1);
             const A wv = widen(w[(oc * in_per_group + icl) * positions + kp]);
             acc += wv * m * sample(plane, p.in, pos, low);
           }
@@ -181,7 +184,8 @@ std::vector<Tensor> run_deform_conv(const Node& node, std::span<const Tensor> in
   Shape out_shape{g.batch, g.out_channels};
   out_shape.insert(out_shape.end(), g.plan.out.begin(), g.plan.out.end());
   Tensor y(in[0].type(), out_shape);
-  dispatch_floating(in[0].type(), where(node), [&](auto tag) { deform_conv_kernel<decltype(tag)>(g, in, y); });
+  dispatch_floating(in[0].type(), where(node),
+                    [&](auto tag) { deform_conv_kernel<decltype(tag)>(g, in, y); });
   return {y};
 }
 
@@ -197,9 +201,12 @@ void infer_col2im(InferContext& ctx) {
                "; expected rank 3 (N, C * prod(block_shape), L)");
   const Tensor* image = ctx.input_value(1);
   const Tensor* block = ctx.input_value(2);
-  const int64_t spatial = image ? image->size() : block ? block->size() : ctx.input_shape(1).rank_known() &&
-                          ctx.input_shape(1).rank() == 1 && ctx.input_shape(1)[0].is_static()
-                          ? ctx.input_shape(1)[0].extent() : -1;
+  const int64_t spatial =
+      image   ? image->size()
+      : block ? block->size()
+      : ctx.input_shape(1).rank_known() && ctx.input_shape(1).rank() == 1 && ctx.input_shape(1)[0].is_static()
+          ? ctx.input_shape(1)[0].extent()
+          : -1;
   if (spatial < 0) {
     ctx.set_output(0, ctx.input_type(0), PartialShape());
     return;
@@ -207,8 +214,8 @@ void infer_col2im(InferContext& ctx) {
   Dimension channels;
   if (block && xs.rank_known() && xs[1].is_static()) {
     const int64_t positions = shape_size(to_int64s(*block));
-    SLUICE_CHECK(positions > 0 && xs[1].extent() % positions == 0, where(node), "input dim 1 (", xs[1].extent(),
-                 ") is not divisible by the block size ", positions);
+    SLUICE_CHECK(positions > 0 && xs[1].extent() % positions == 0, where(node), "input dim 1 (",
+                 xs[1].extent(), ") is not divisible by the block size ", positions);
     channels = xs[1].extent() / positions;
   }
   std::vector<Dimension> out{dim_or_dynamic(xs, 0), channels};
@@ -226,8 +233,8 @@ std::vector<Tensor> run_col2im(const Node& node, std::span<const Tensor> in, Ker
   SLUICE_CHECK(image.size() == block.size() && !image.empty(), where(node), "image_shape ", to_string(image),
                " and block_shape ", to_string(block), " must have the same non-zero length");
   for (size_t d = 0; d < image.size(); ++d) {
-    SLUICE_CHECK(image[d] > 0 && block[d] > 0, where(node), "image_shape ", to_string(image), " and block_shape ",
-                 to_string(block), " must be positive");
+    SLUICE_CHECK(image[d] > 0 && block[d] > 0, where(node), "image_shape ", to_string(image),
+                 " and block_shape ", to_string(block), " must be positive");
   }
   const WindowPlan plan = plan_forward(read_window(node, block), image, node);
   const int64_t positions = shape_size(block);
@@ -253,7 +260,8 @@ std::vector<Tensor> run_col2im(const Node& node, std::span<const Tensor> in, Ker
           const T* src = x.data<T>() + (nc * positions + kp) * blocks;
           const ShiftedRows& sr = shifts[static_cast<size_t>(kp)];
           for (const auto& [in_off, out_base] : sr.rows) {
-            for (int64_t i = sr.lo; i < sr.hi; ++i) acc[out_base + i * sr.last_stride] += widen(src[in_off + i]);
+            for (int64_t i = sr.lo; i < sr.hi; ++i)
+              acc[out_base + i * sr.last_stride] += widen(src[in_off + i]);
           }
         }
         T* dst = y.data<T>() + nc * image_size;
@@ -267,7 +275,8 @@ std::vector<Tensor> run_col2im(const Node& node, std::span<const Tensor> in, Ker
 }  // namespace
 
 void register_conv_extra_ops(OpRegistry& registry) {
-  registry.add(OpSchema{"", "DeformConv", 19, 3, 5, 1, 1, validate_deform_conv, infer_deform_conv, run_deform_conv});
+  registry.add(
+      OpSchema{"", "DeformConv", 19, 3, 5, 1, 1, validate_deform_conv, infer_deform_conv, run_deform_conv});
   registry.add(OpSchema{"", "Col2Im", 18, 3, 3, 1, 1, validate_col2im, infer_col2im, run_col2im});
 }
 

@@ -33,7 +33,8 @@ EinsumTerm parse_term(const std::string& text, const Node& node) {
     if (std::isalpha(static_cast<unsigned char>(c))) {
       term.labels.push_back(c);
     } else if (c == '.' && text.compare(i, 3, "...") == 0) {
-      SLUICE_CHECK(!term.has_ellipsis(), where(node), "equation term '", text, "' has more than one ellipsis");
+      SLUICE_CHECK(!term.has_ellipsis(), where(node), "equation term '", text,
+                   "' has more than one ellipsis");
       term.labels.push_back(ellipsis_label);
       i += 2;
     } else {
@@ -65,10 +66,13 @@ EinsumSpec parse_equation(const Node& node) {
     std::vector<int> seen;
     for (int label : spec.output.labels) {
       SLUICE_CHECK(std::find(seen.begin(), seen.end(), label) == seen.end(), where(node), "equation '",
-                   node.attr_string("equation"), "': output label '", static_cast<char>(label), "' is repeated");
+                   node.attr_string("equation"), "': output label '", static_cast<char>(label),
+                   "' is repeated");
       seen.push_back(label);
-      const bool in_inputs = label == ellipsis_label || std::any_of(spec.inputs.begin(), spec.inputs.end(),
-          [&](const EinsumTerm& t) { return std::count(t.labels.begin(), t.labels.end(), label) > 0; });
+      const bool in_inputs = label == ellipsis_label ||
+                             std::any_of(spec.inputs.begin(), spec.inputs.end(), [&](const EinsumTerm& t) {
+                               return std::count(t.labels.begin(), t.labels.end(), label) > 0;
+                             });
       SLUICE_CHECK(in_inputs, where(node), "equation '", node.attr_string("equation"), "': output label '",
                    static_cast<char>(label), "' does not appear in any input");
     }
@@ -113,10 +117,11 @@ Dimension merge_extent(const Dimension& a, const Dimension& b, bool broadcast, c
   if (a.extent() == b.extent()) return a;
   if (broadcast && (a.extent() == 1 || b.extent() == 1)) return a.extent() == 1 ? b : a;
   if (label == ellipsis_label) {
-    throw_error(where(node), "dimensions covered by '...' do not broadcast: ", a.extent(), " vs ", b.extent());
+    throw_error(where(node), "dimensions covered by '...' do not broadcast: ", a.extent(), " vs ",
+                b.extent());
   }
-  throw_error(where(node), "label '", static_cast<char>(label), "' has extent ", a.extent(), " in one place and ",
-              b.extent(), " in another");
+  throw_error(where(node), "label '", static_cast<char>(label), "' has extent ", a.extent(),
+              " in one place and ", b.extent(), " in another");
 }
 
 EinsumPlan plan_einsum(const Node& node, const EinsumSpec& spec, const std::vector<PartialShape>& shapes) {
@@ -166,8 +171,9 @@ EinsumPlan plan_einsum(const Node& node, const EinsumSpec& spec, const std::vect
       const int id = operand_ids[i][a];
       const size_t d = static_cast<size_t>(std::find(order.begin(), order.end(), id) - order.begin());
       const bool broadcast = id >= 128;
-      plan.dims[d] = seen[d] ? merge_extent(plan.dims[d], shapes[i][a], broadcast, node, broadcast ? ellipsis_label : id)
-                             : shapes[i][a];
+      plan.dims[d] =
+          seen[d] ? merge_extent(plan.dims[d], shapes[i][a], broadcast, node, broadcast ? ellipsis_label : id)
+                  : shapes[i][a];
       seen[d] = true;
       axes.push_back(d);
     }
@@ -186,19 +192,21 @@ void infer_einsum(InferContext& ctx) {
     check_same_type(ctx, i, "Inputs");
     shapes.push_back(ctx.input_shape(i));
   }
-  SLUICE_CHECK(ctx.input_type(0) != ElementType::boolean, where(node), "inputs are boolean; expected numeric");
-  const bool ranks_known = std::all_of(shapes.begin(), shapes.end(), [](const PartialShape& s) {
-    return s.rank_known();
-  });
+  SLUICE_CHECK(ctx.input_type(0) != ElementType::boolean, where(node),
+               "inputs are boolean; expected numeric");
+  const bool ranks_known =
+      std::all_of(shapes.begin(), shapes.end(), [](const PartialShape& s) { return s.rank_known(); });
   if (!ranks_known) {
     const EinsumTerm out = spec.explicit_output ? spec.output : implicit_output(spec);
-    ctx.set_output(0, ctx.input_type(0),
-                   out.has_ellipsis() ? PartialShape() : PartialShape(std::vector<Dimension>(out.labels.size())));
+    ctx.set_output(
+        0, ctx.input_type(0),
+        out.has_ellipsis() ? PartialShape() : PartialShape(std::vector<Dimension>(out.labels.size())));
     return;
   }
   const EinsumPlan plan = plan_einsum(node, spec, shapes);
-  ctx.set_output(0, ctx.input_type(0),
-                 PartialShape(std::vector<Dimension>(plan.dims.begin(), plan.dims.begin() + plan.output_dims)));
+  ctx.set_output(
+      0, ctx.input_type(0),
+      PartialShape(std::vector<Dimension>(plan.dims.begin(), plan.dims.begin() + plan.output_dims)));
 }
 
 template <class T>
@@ -236,7 +244,8 @@ void einsum_kernel(const EinsumPlan& plan, const Shape& extents, std::span<const
         A product = 1;
         for (size_t i = 0; i < operands; ++i) {
           int64_t off = base[i];
-          for (size_t d = 0; d < sum_extents.size(); ++d) off += sum_index[d] * strides[i][plan.output_dims + d];
+          for (size_t d = 0; d < sum_extents.size(); ++d)
+            off += sum_index[d] * strides[i][plan.output_dims + d];
           product *= widen(data[i][off]);
         }
         acc += product;

@@ -7,8 +7,8 @@ namespace sluice::ops::nn {
 namespace {
 
 void validate_blocksize(const Node& node) {
-  SLUICE_CHECK(node.attr_int("blocksize") > 0, where(node), "attribute 'blocksize' is ", node.attr_int("blocksize"),
-               "; expected a positive value");
+  SLUICE_CHECK(node.attr_int("blocksize") > 0, where(node), "attribute 'blocksize' is ",
+               node.attr_int("blocksize"), "; expected a positive value");
   const std::string mode = node.attr_string("mode", "DCR");
   SLUICE_CHECK(mode == "DCR" || mode == "CRD", where(node), "attribute 'mode' is '", mode,
                "'; expected DCR or CRD");
@@ -20,7 +20,8 @@ Dimension scaled(const Dimension& d, int64_t factor) {
 
 Dimension divided(const Dimension& d, int64_t divisor, const Node& node, const char* what) {
   if (d.is_dynamic()) return Dimension();
-  SLUICE_CHECK(d.extent() % divisor == 0, where(node), what, " (", d.extent(), ") is not divisible by ", divisor);
+  SLUICE_CHECK(d.extent() % divisor == 0, where(node), what, " (", d.extent(), ") is not divisible by ",
+               divisor);
   return d.extent() / divisor;
 }
 
@@ -32,7 +33,8 @@ void infer_depth_to_space(InferContext& ctx) {
     ctx.set_output(0, ctx.input_type(0), PartialShape(std::vector<Dimension>(4)));
     return;
   }
-  SLUICE_CHECK(xs.rank() == 4, where(node), "input has shape ", xs.to_string(), "; expected rank 4 (N, C, H, W)");
+  SLUICE_CHECK(xs.rank() == 4, where(node), "input has shape ", xs.to_string(),
+               "; expected rank 4 (N, C, H, W)");
   ctx.set_output(0, ctx.input_type(0),
                  PartialShape({xs[0], divided(xs[1], b * b, node, "channel count"), scaled(xs[2], b),
                                scaled(xs[3], b)}));
@@ -46,7 +48,8 @@ void infer_space_to_depth(InferContext& ctx) {
     ctx.set_output(0, ctx.input_type(0), PartialShape(std::vector<Dimension>(4)));
     return;
   }
-  SLUICE_CHECK(xs.rank() == 4, where(node), "input has shape ", xs.to_string(), "; expected rank 4 (N, C, H, W)");
+  SLUICE_CHECK(xs.rank() == 4, where(node), "input has shape ", xs.to_string(),
+               "; expected rank 4 (N, C, H, W)");
   ctx.set_output(0, ctx.input_type(0),
                  PartialShape({xs[0], scaled(xs[1], b * b), divided(xs[2], b, node, "height"),
                                divided(xs[3], b, node, "width")}));
@@ -64,8 +67,8 @@ std::vector<Tensor> run_depth_to_space(const Node& node, std::span<const Tensor>
   const int64_t b = node.attr_int("blocksize");
   const bool crd = node.opset_version >= 11 && node.attr_string("mode", "DCR") == "CRD";
   const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
-  SLUICE_CHECK(c % (b * b) == 0, where(node), "channel count (", c, ") is not divisible by blocksize^2 (", b * b,
-               ")");
+  SLUICE_CHECK(c % (b * b) == 0, where(node), "channel count (", c, ") is not divisible by blocksize^2 (",
+               b * b, ")");
   const int64_t oc_count = c / (b * b);
   Tensor y(x.type(), Shape{n, oc_count, h * b, w * b});
   const size_t size = element_size(x.type());

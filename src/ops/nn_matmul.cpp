@@ -16,10 +16,22 @@ void check_matmul_types(InferContext& ctx) {
 // out[i, j] (row-major M x N) = sum_k a[i * a_row + k * a_col] * b[k * b_row + j * b_col], accumulated in
 // acc_t<T>; the result stays in `acc` (M * N values).
 template <class T>
-void matrix_product(const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t b_row, int64_t b_col, int64_t m,
-                    int64_t k, int64_t n, std::vector<acc_t<T>>& acc) {
+void matrix_product(const T* a, int64_t a_row, int64_t a_col, const T* b, int64_t b_row, int64_t b_col,
+                    int64_t m, int64_t k, int64_t n, std::vector<acc_t<T>>& acc) {
   using A = acc_t<T>;
   acc.assign(static_cast<size_t>(m * n), A(0));
+  if (b_col != 1 && b_row == 1) {
+    // B transposed: rows of A and B are both contiguous along k when A is not transposed.
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) {
+        const T* bcol = b + j * b_col;
+        A sum = 0;
+        for (int64_t p = 0; p < k; ++p) sum += widen(a[i * a_row + p * a_col]) * widen(bcol[p]);
+        acc[static_cast<size_t>(i * n + j)] = sum;
+      }
+    }
+    return;
+  }
   for (int64_t i = 0; i < m; ++i) {
     A* out = acc.data() + i * n;
     for (int64_t p = 0; p < k; ++p) {
@@ -49,11 +61,12 @@ void infer_matmul(InferContext& ctx) {
                bs.to_string(), "; MatMul needs rank >= 1");
   std::vector<Dimension> a = as.dims(), b = bs.dims();
   if (a.size() == 1) a.insert(a.begin(), Dimension(1));
-  if (b.size() == 1) b.push_back(Dimension(1));
+  if (b.size() == 1) b.emplace_back(1);
   const Dimension& ka = a.back();
   const Dimension& kb = b[b.size() - 2];
   SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
-               "inner dimensions do not match: A has shape ", as.to_string(), ", B has shape ", bs.to_string());
+               "inner dimensions do not match: A has shape ", as.to_string(), ", B has shape ",
+               bs.to_string());
   const PartialShape batch_a(std::vector<Dimension>(a.begin(), a.end() - 2));
   const PartialShape batch_b(std::vector<Dimension>(b.begin(), b.end() - 2));
   std::vector<Dimension> out = broadcast_partial_shapes(batch_a, batch_b, node).dims();
@@ -65,8 +78,8 @@ void infer_matmul(InferContext& ctx) {
 std::vector<Tensor> run_matmul(const Node& node, std::span<const Tensor> in, KernelEnv&) {
   const Tensor& ta = in[0];
   const Tensor& tb = in[1];
-  SLUICE_CHECK(ta.type() == tb.type(), where(node), "inputs have element types ", to_string(ta.type()), " and ",
-               to_string(tb.type()), "; expected the same type");
+  SLUICE_CHECK(ta.type() == tb.type(), where(node), "inputs have element types ", to_string(ta.type()),
+               " and ", to_string(tb.type()), "; expected the same type");
   SLUICE_CHECK(ta.rank() >= 1 && tb.rank() >= 1, where(node), "inputs have shapes ", to_string(ta.shape()),
                " and ", to_string(tb.shape()), "; MatMul needs rank >= 1");
   Shape a = ta.shape(), b = tb.shape();
@@ -131,20 +144,20 @@ void infer_gemm(InferContext& ctx) {
   const Dimension m = dim2(as, ta ? 1 : 0), ka = dim2(as, ta ? 0 : 1);
   const Dimension kb = dim2(bs, tb ? 1 : 0), n = dim2(bs, tb ? 0 : 1);
   SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
-               "inner dimensions do not match: A has shape ", as.to_string(), " (transA=", ta, "), B has shape ",
-               bs.to_string(), " (transB=", tb, ")");
+               "inner dimensions do not match: A has shape ", as.to_string(), " (transA=", ta,
+               "), B has shape ", bs.to_string(), " (transB=", tb, ")");
   if (ctx.has_input(2)) check_gemm_bias(node, ctx.input_shape(2), m, n);
   ctx.set_output(0, ctx.input_type(0), PartialShape({m, n}));
 }
 
 template <class T>
-void gemm_kernel(const Node& node, const Tensor& ta, const Tensor& tb, const Tensor& tc, Tensor& y, bool trans_a,
-                 bool trans_b) {
+void gemm_kernel(const Node& node, const Tensor& ta, const Tensor& tb, const Tensor& tc, Tensor& y,
+                 bool trans_a, bool trans_b) {
   const int64_t m = y.shape()[0], n = y.shape()[1];
   const int64_t k = trans_a ? ta.shape()[0] : ta.shape()[1];
   std::vector<acc_t<T>> acc;
-  matrix_product(ta.data<T>(), trans_a ? 1 : k, trans_a ? m : 1, tb.data<T>(), trans_b ? 1 : n, trans_b ? k : 1, m,
-                 k, n, acc);
+  matrix_product(ta.data<T>(), trans_a ? 1 : k, trans_a ? m : 1, tb.data<T>(), trans_b ? 1 : n,
+                 trans_b ? k : 1, m, k, n, acc);
   const double alpha = node.attr_float("alpha", 1.0f);
   const double beta = node.attr_float("beta", 1.0f);
   const Shape out_shape{m, n};
@@ -167,8 +180,8 @@ std::vector<Tensor> run_gemm(const Node& node, std::span<const Tensor> in, Kerne
   const Tensor& ta = in[0];
   const Tensor& tb = in[1];
   const Tensor tc = in.size() > 2 ? in[2] : Tensor();
-  SLUICE_CHECK(ta.rank() == 2 && tb.rank() == 2, where(node), "inputs A and B have shapes ", to_string(ta.shape()),
-               " and ", to_string(tb.shape()), "; expected rank 2");
+  SLUICE_CHECK(ta.rank() == 2 && tb.rank() == 2, where(node), "inputs A and B have shapes ",
+               to_string(ta.shape()), " and ", to_string(tb.shape()), "; expected rank 2");
   SLUICE_CHECK(tb.type() == ta.type() && (tc.empty() || tc.type() == ta.type()), where(node),
                "inputs A, B and C must have the same element type");
   const bool trans_a = node.attr_int("transA", 0) != 0;

@@ -9,8 +9,7 @@ namespace sluice::ops::nn {
 namespace {
 
 // Mean and population variance of the values at(0) .. at(count - 1), in two passes.
-template <class A, class F>
-std::pair<A, A> mean_variance(int64_t count, F&& at) {
+template <class A, class F> std::pair<A, A> mean_variance(int64_t count, F&& at) {
   A sum = 0;
   for (int64_t i = 0; i < count; ++i) sum += at(i);
   const A mean = count > 0 ? sum / static_cast<A>(count) : A(0);
@@ -26,9 +25,10 @@ void check_param_shape(InferContext& ctx, size_t i, const char* name, const Dime
   if (!ctx.has_input(i)) return;
   const auto& s = ctx.input_shape(i);
   if (!s.rank_known()) return;
-  SLUICE_CHECK(s.rank() == 1 && (s[0].is_dynamic() || expected.is_dynamic() || s[0].extent() == expected.extent()),
-               where(ctx.node), "input ", i, " (", name, ") has shape ", s.to_string(), "; expected [",
-               expected.to_string(), "]");
+  SLUICE_CHECK(
+      s.rank() == 1 && (s[0].is_dynamic() || expected.is_dynamic() || s[0].extent() == expected.extent()),
+      where(ctx.node), "input ", i, " (", name, ") has shape ", s.to_string(), "; expected [",
+      expected.to_string(), "]");
 }
 
 void check_static_param(const Node& node, const Tensor& t, size_t i, const char* name, int64_t expected) {
@@ -36,7 +36,9 @@ void check_static_param(const Node& node, const Tensor& t, size_t i, const char*
                to_string(t.shape()), "; expected ", expected, " values");
 }
 
-Dimension channel_dim(const PartialShape& xs) { return xs.rank_known() && xs.rank() >= 2 ? xs[1] : Dimension(); }
+Dimension channel_dim(const PartialShape& xs) {
+  return xs.rank_known() && xs.rank() >= 2 ? xs[1] : Dimension();
+}
 
 // ---- BatchNormalization ----
 
@@ -132,7 +134,8 @@ Tensor doubles_to_tensor(ElementType type, const Shape& shape, const std::vector
 
 std::vector<Tensor> run_batch_norm(const Node& node, std::span<const Tensor> in, KernelEnv&) {
   const Tensor& x = in[0];
-  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()), "; expected rank >= 2");
+  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()),
+               "; expected rank >= 2");
   const int64_t channels = x.shape()[1];
   const int64_t per_channel =
       per_element_params(node) && channels > 0 ? x.size() / std::max<int64_t>(1, x.shape()[0] * channels) : 1;
@@ -158,8 +161,10 @@ std::vector<Tensor> run_batch_norm(const Node& node, std::span<const Tensor> in,
       running_mean[c] = params[2][c] * momentum + mean[c] * (1 - momentum);
       running_var[c] = params[3][c] * momentum + var[c] * (1 - momentum);
     }
-    outputs.push_back(node.has_output(1) ? doubles_to_tensor(in[3].type(), in[3].shape(), running_mean) : Tensor());
-    outputs.push_back(node.has_output(2) ? doubles_to_tensor(in[4].type(), in[4].shape(), running_var) : Tensor());
+    outputs.push_back(node.has_output(1) ? doubles_to_tensor(in[3].type(), in[3].shape(), running_mean)
+                                         : Tensor());
+    outputs.push_back(node.has_output(2) ? doubles_to_tensor(in[4].type(), in[4].shape(), running_var)
+                                         : Tensor());
   }
   outputs.resize(node.outputs.size());
   return outputs;
@@ -170,8 +175,8 @@ std::vector<Tensor> run_batch_norm(const Node& node, std::span<const Tensor> in,
 // Normalizes `blocks` contiguous blocks of `block` values; the affine parameters of element i of block b
 // are scale[param(b, i)] and bias[param(b, i)].
 template <class T, class P>
-void normalize_blocks(const T* x, T* y, int64_t blocks, int64_t block, double eps, const std::vector<double>& scale,
-                      const std::vector<double>& bias, P&& param) {
+void normalize_blocks(const T* x, T* y, int64_t blocks, int64_t block, double eps,
+                      const std::vector<double>& scale, const std::vector<double>& bias, P&& param) {
   using A = acc_t<T>;
   for (int64_t b = 0; b < blocks; ++b) {
     const T* src = x + b * block;
@@ -179,8 +184,8 @@ void normalize_blocks(const T* x, T* y, int64_t blocks, int64_t block, double ep
     const A inv_std = static_cast<A>(1.0 / std::sqrt(static_cast<double>(var) + eps));
     for (int64_t i = 0; i < block; ++i) {
       const size_t p = static_cast<size_t>(param(b, i));
-      y[b * block + i] = narrow<T>((widen(src[i]) - mean) * inv_std * static_cast<A>(scale[p]) +
-                                   static_cast<A>(bias[p]));
+      y[b * block + i] =
+          narrow<T>((widen(src[i]) - mean) * inv_std * static_cast<A>(scale[p]) + static_cast<A>(bias[p]));
     }
   }
 }
@@ -222,7 +227,8 @@ bool group_params_per_channel(const Node& node) { return node.opset_version >= 2
 void validate_group_norm(const Node& node) {
   SLUICE_CHECK(node.attr_int("num_groups") > 0, where(node), "attribute 'num_groups' is ",
                node.attr_int("num_groups"), "; expected a positive value");
-  if (node.has_attr("stash_type")) floating_type_from_onnx_code(node.attr_int("stash_type"), node, "stash_type");
+  if (node.has_attr("stash_type"))
+    floating_type_from_onnx_code(node.attr_int("stash_type"), node, "stash_type");
 }
 
 void infer_group_norm(InferContext& ctx) {
@@ -246,7 +252,8 @@ void infer_group_norm(InferContext& ctx) {
 
 std::vector<Tensor> run_group_norm(const Node& node, std::span<const Tensor> in, KernelEnv&) {
   const Tensor& x = in[0];
-  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()), "; expected rank >= 2");
+  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()),
+               "; expected rank >= 2");
   const int64_t channels = x.shape()[1];
   const int64_t groups = node.attr_int("num_groups");
   SLUICE_CHECK(channels % groups == 0, where(node), "input X has ", channels,
@@ -319,11 +326,12 @@ void infer_layer_norm(InferContext& ctx) {
 // Index into a parameter broadcast (numpy style) to the normalized shape, for each normalized element.
 std::vector<int64_t> broadcast_param_index(const Node& node, const Tensor& param, const Shape& normalized,
                                            const char* name) {
-  check_layer_param(node, PartialShape(param.shape()), std::vector<Dimension>(normalized.begin(), normalized.end()),
-                    name);
+  check_layer_param(node, PartialShape(param.shape()),
+                    std::vector<Dimension>(normalized.begin(), normalized.end()), name);
   std::vector<int64_t> index;
   index.reserve(static_cast<size_t>(shape_size(normalized)));
-  for_each_broadcast(param.shape(), normalized, normalized, [&](int64_t, int64_t p, int64_t) { index.push_back(p); });
+  for_each_broadcast(param.shape(), normalized, normalized,
+                     [&](int64_t, int64_t p, int64_t) { index.push_back(p); });
   return index;
 }
 
@@ -337,7 +345,8 @@ std::vector<Tensor> run_layer_norm(const Node& node, std::span<const Tensor> in,
   const auto scale_index = broadcast_param_index(node, in[1], normalized, "Scale");
   const bool has_bias = in.size() > 2 && !in[2].empty();
   const auto bias = has_bias ? to_doubles(in[2]) : std::vector<double>();
-  const auto bias_index = has_bias ? broadcast_param_index(node, in[2], normalized, "B") : std::vector<int64_t>();
+  const auto bias_index =
+      has_bias ? broadcast_param_index(node, in[2], normalized, "B") : std::vector<int64_t>();
   const ElementType stash = floating_type_from_onnx_code(node.attr_int("stash_type", 1), node, "stash_type");
   const double eps = node.attr_float("epsilon", 1e-5f);
   Shape stat_shape(x.shape().begin(), x.shape().begin() + axis);
@@ -467,7 +476,8 @@ std::vector<Tensor> run_mvn(const Node& node, std::span<const Tensor> in, Kernel
   std::vector<double> sum(static_cast<size_t>(groups), 0.0), sq(static_cast<size_t>(groups), 0.0);
   for (size_t i = 0; i < values.size(); ++i) sum[group_of[i]] += values[i];
   for (auto& s : sum) s /= static_cast<double>(per_group);
-  for (size_t i = 0; i < values.size(); ++i) sq[group_of[i]] += (values[i] - sum[group_of[i]]) * (values[i] - sum[group_of[i]]);
+  for (size_t i = 0; i < values.size(); ++i)
+    sq[group_of[i]] += (values[i] - sum[group_of[i]]) * (values[i] - sum[group_of[i]]);
   Tensor y(x.type(), shape);
   dispatch_floating(x.type(), where(node), [&](auto tag) {
     using T = decltype(tag);
@@ -495,7 +505,8 @@ void infer_lrn(InferContext& ctx) {
 
 std::vector<Tensor> run_lrn(const Node& node, std::span<const Tensor> in, KernelEnv&) {
   const Tensor& x = in[0];
-  SLUICE_CHECK(x.rank() >= 3, where(node), "input X has shape ", to_string(x.shape()), "; expected rank >= 3");
+  SLUICE_CHECK(x.rank() >= 3, where(node), "input X has shape ", to_string(x.shape()),
+               "; expected rank >= 3");
   const int64_t size = node.attr_int("size");
   const double alpha = node.attr_float("alpha", 1e-4f);
   const double beta = node.attr_float("beta", 0.75f);
@@ -534,8 +545,8 @@ void register_norm_ops(OpRegistry& registry) {
                         run_batch_norm});
   registry.add(OpSchema{"", "BatchNormalization", 14, 5, 5, 1, 3, validate_batch_norm, infer_batch_norm,
                         run_batch_norm});
-  registry.add(OpSchema{"", "InstanceNormalization", 1, 3, 3, 1, 1, nullptr, infer_instance_norm,
-                        run_instance_norm});
+  registry.add(
+      OpSchema{"", "InstanceNormalization", 1, 3, 3, 1, 1, nullptr, infer_instance_norm, run_instance_norm});
   registry.add(OpSchema{"", "LayerNormalization", 17, 2, 3, 1, 3, validate_layer_norm, infer_layer_norm,
                         run_layer_norm});
   registry.add(OpSchema{"", "GroupNormalization", 18, 3, 3, 1, 1, validate_group_norm, infer_group_norm,

@@ -23,20 +23,22 @@ void validate_pool(const Node& node) {
   validate_window_attrs(node);
   SLUICE_CHECK(node.has_attr("kernel_shape"), where(node), "attribute 'kernel_shape' is required");
   const size_t spatial = node.attr_ints("kernel_shape").size();
-  SLUICE_CHECK(spatial > 0, where(node), "attribute 'kernel_shape' is empty; expected one value per spatial dim");
+  SLUICE_CHECK(spatial > 0, where(node),
+               "attribute 'kernel_shape' is empty; expected one value per spatial dim");
   read_window(node, node.attr_ints("kernel_shape"));
   const int64_t order = node.attr_int("storage_order", 0);
   SLUICE_CHECK(order == 0 || order == 1, where(node), "attribute 'storage_order' is ", order,
                "; expected 0 (row major) or 1 (column major)");
   if (node.has_attr("p")) {
-    SLUICE_CHECK(read_p(node) > 0, where(node), "attribute 'p' is ", read_p(node), "; expected a positive value");
+    SLUICE_CHECK(read_p(node) > 0, where(node), "attribute 'p' is ", read_p(node),
+                 "; expected a positive value");
   }
 }
 
 void check_pool_types(InferContext& ctx, PoolKind kind) {
   const ElementType type = ctx.input_type(0);
-  const bool ok = is_floating(type) ||
-                  (kind == PoolKind::max && (type == ElementType::i8 || type == ElementType::u8));
+  const bool ok =
+      is_floating(type) || (kind == PoolKind::max && (type == ElementType::i8 || type == ElementType::u8));
   SLUICE_CHECK(ok, where(ctx.node), "input X has element type ", to_string(type), "; expected ",
                kind == PoolKind::max ? "f32, f16, bf16, f64, i8 or u8" : "f32, f16, bf16 or f64");
 }
@@ -49,8 +51,8 @@ void infer_pool(InferContext& ctx, PoolKind kind) {
   PartialShape out;
   if (xs.rank_known()) {
     SLUICE_CHECK(static_cast<size_t>(xs.rank()) == window.rank() + 2, where(node), "input X has shape ",
-                 xs.to_string(), "; expected rank ", window.rank() + 2, " (batch, channels and ", window.rank(),
-                 " spatial dims from kernel_shape)");
+                 xs.to_string(), "; expected rank ", window.rank() + 2, " (batch, channels and ",
+                 window.rank(), " spatial dims from kernel_shape)");
     std::vector<Dimension> dims{xs[0], xs[1]};
     for (size_t d = 0; d < window.rank(); ++d) dims.push_back(forward_dim(window, d, xs[d + 2], node));
     out = PartialShape(dims);
@@ -72,9 +74,9 @@ DimTaps plan_taps(const WindowPlan& plan, size_t d) {
   DimTaps result;
   // With ceil_mode the last window may reach past the end pad; like the ONNX reference, the padded input
   // is extended to cover it, so those positions count as padding.
-  const int64_t padded_end = std::max(plan.in[d] + plan.pad_end[d],
-                                      (plan.out[d] - 1) * plan.strides[d] - plan.pad_begin[d] +
-                                          (plan.kernel[d] - 1) * plan.dilations[d] + 1);
+  const int64_t padded_end =
+      std::max(plan.in[d] + plan.pad_end[d], (plan.out[d] - 1) * plan.strides[d] - plan.pad_begin[d] +
+                                                 (plan.kernel[d] - 1) * plan.dilations[d] + 1);
   for (int64_t o = 0; o < plan.out[d]; ++o) {
     std::vector<int64_t> taps;
     int64_t padded = 0;
@@ -148,7 +150,8 @@ void pool_kernel(const WindowPlan& plan, const PoolParams& params, int64_t plane
           }
         }
         y[out_at] = narrow<T>(best);
-        if (indices) indices[out_at] = best_at < 0 ? -1 : c * in_size + order_offsets[static_cast<size_t>(best_at)];
+        if (indices)
+          indices[out_at] = best_at < 0 ? -1 : c * in_size + order_offsets[static_cast<size_t>(best_at)];
       } else if constexpr (!is_floating_v<T>) {
         throw_error("average and Lp pooling need a floating element type");
       } else if (params.kind == PoolKind::average) {
@@ -235,7 +238,8 @@ void infer_global_pool(InferContext& ctx) {
 
 std::vector<Tensor> run_global_pool(const Node& node, std::span<const Tensor> in, PoolKind kind) {
   const Tensor& x = in[0];
-  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()), "; expected rank >= 2");
+  SLUICE_CHECK(x.rank() >= 2, where(node), "input X has shape ", to_string(x.shape()),
+               "; expected rank >= 2");
   Shape out_shape(x.shape().size(), 1);
   out_shape[0] = x.shape()[0];
   out_shape[1] = x.shape()[1];
@@ -278,8 +282,8 @@ void validate_max_unpool(const Node& node) {
 
 Dimension unpool_dim(const Window& window, size_t d, const Dimension& in, const Node& node) {
   if (in.is_dynamic()) return Dimension();
-  const int64_t out =
-      (in.extent() - 1) * window.strides[d] + window.kernel[d] - window.pads[d] - window.pads[d + window.rank()];
+  const int64_t out = (in.extent() - 1) * window.strides[d] + window.kernel[d] - window.pads[d] -
+                      window.pads[d + window.rank()];
   SLUICE_CHECK(out >= 0, where(node), "spatial dimension ", d, ": the output extent would be ", out,
                " (input extent ", in.extent(), ")");
   return out;
@@ -298,8 +302,8 @@ void infer_max_unpool(InferContext& ctx) {
   if (ctx.has_input(2)) {
     if (const Tensor* shape = ctx.input_value(2)) {
       const Shape dims = to_int64s(*shape);
-      SLUICE_CHECK(dims.size() == rank, where(node), "input output_shape is ", to_string(dims),
-                   "; expected ", rank, " values");
+      SLUICE_CHECK(dims.size() == rank, where(node), "input output_shape is ", to_string(dims), "; expected ",
+                   rank, " values");
       ctx.set_output(0, ctx.input_type(0), PartialShape(dims));
     } else {
       ctx.set_output(0, ctx.input_type(0), PartialShape(std::vector<Dimension>(rank)));
@@ -325,12 +329,13 @@ std::vector<Tensor> run_max_unpool(const Node& node, std::span<const Tensor> in,
   SLUICE_CHECK(idx.shape() == x.shape(), where(node), "input I has shape ", to_string(idx.shape()),
                "; expected X's shape ", to_string(x.shape()));
   Shape inferred{x.shape()[0], x.shape()[1]};
-  for (size_t d = 0; d < window.rank(); ++d) inferred.push_back(unpool_dim(window, d, x.shape()[d + 2], node).extent());
+  for (size_t d = 0; d < window.rank(); ++d)
+    inferred.push_back(unpool_dim(window, d, x.shape()[d + 2], node).extent());
   Shape out_shape = inferred;
   if (in.size() > 2 && !in[2].empty()) {
     out_shape = to_int64s(in[2]);
-    SLUICE_CHECK(out_shape.size() == inferred.size(), where(node), "input output_shape is ", to_string(out_shape),
-                 "; expected ", inferred.size(), " values");
+    SLUICE_CHECK(out_shape.size() == inferred.size(), where(node), "input output_shape is ",
+                 to_string(out_shape), "; expected ", inferred.size(), " values");
     for (size_t d = 0; d < out_shape.size(); ++d) {
       SLUICE_CHECK(out_shape[d] >= inferred[d], where(node), "input output_shape is ", to_string(out_shape),
                    "; expected at least the default output shape ", to_string(inferred));
@@ -345,8 +350,8 @@ std::vector<Tensor> run_max_unpool(const Node& node, std::span<const Tensor> in,
     const T* src = x.data<T>();
     T* dst = y.data<T>();
     for (size_t i = 0; i < indices.size(); ++i) {
-      SLUICE_CHECK(indices[i] >= 0 && indices[i] < inferred_size, where(node), "input I holds index ", indices[i],
-                   " at position ", i, "; expected values in [0, ", inferred_size, ")");
+      SLUICE_CHECK(indices[i] >= 0 && indices[i] < inferred_size, where(node), "input I holds index ",
+                   indices[i], " at position ", i, "; expected values in [0, ", inferred_size, ")");
       int64_t rest = indices[i], at = 0;
       for (size_t d = inferred.size(); d-- > 0;) {
         at += (rest % inferred[d]) * out_strides[d];
@@ -359,12 +364,28 @@ std::vector<Tensor> run_max_unpool(const Node& node, std::span<const Tensor> in,
 }
 
 OpSchema pool_schema(const char* op, int64_t since, int max_outputs, PoolKind kind, RefKernel kernel) {
-  return OpSchema{"", op, since, 1, 1, 1, max_outputs, validate_pool,
-                  [kind](InferContext& ctx) { infer_pool(ctx, kind); }, std::move(kernel)};
+  return OpSchema{"",
+                  op,
+                  since,
+                  1,
+                  1,
+                  1,
+                  max_outputs,
+                  validate_pool,
+                  [kind](InferContext& ctx) { infer_pool(ctx, kind); },
+                  std::move(kernel)};
 }
 
 OpSchema global_pool_schema(const char* op, int64_t since, PoolKind kind) {
-  return OpSchema{"", op, since, 1, 1, 1, 1, nullptr, infer_global_pool,
+  return OpSchema{"",
+                  op,
+                  since,
+                  1,
+                  1,
+                  1,
+                  1,
+                  nullptr,
+                  infer_global_pool,
                   [kind](const Node& node, std::span<const Tensor> in, KernelEnv&) {
                     return run_global_pool(node, in, kind);
                   }};
@@ -380,7 +401,8 @@ void register_pool_ops(OpRegistry& registry) {
   registry.add(global_pool_schema("GlobalMaxPool", 1, PoolKind::max));
   registry.add(global_pool_schema("GlobalAveragePool", 1, PoolKind::average));
   registry.add(global_pool_schema("GlobalLpPool", 1, PoolKind::lp));
-  registry.add(OpSchema{"", "MaxUnpool", 9, 2, 3, 1, 1, validate_max_unpool, infer_max_unpool, run_max_unpool});
+  registry.add(
+      OpSchema{"", "MaxUnpool", 9, 2, 3, 1, 1, validate_max_unpool, infer_max_unpool, run_max_unpool});
 }
 
 }  // namespace sluice::ops::nn

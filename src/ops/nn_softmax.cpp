@@ -46,8 +46,7 @@ Lanes lanes_of(const Node& node, const Shape& shape) {
   return lanes;
 }
 
-template <class T>
-void softmax_lane(const T* x, T* y, int64_t extent, int64_t stride, SoftmaxKind kind) {
+template <class T> void softmax_lane(const T* x, T* y, int64_t extent, int64_t stride, SoftmaxKind kind) {
   using A = acc_t<T>;
   int64_t arg_max = 0;
   A max = widen(x[0]);

@@ -17,8 +17,7 @@ IntRange int_range(ElementType type) {
     case ElementType::i8: return {-128, 127};
     case ElementType::u16: return {0, 65535};
     case ElementType::i16: return {-32768, 32767};
-    case ElementType::i32:
-      return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    case ElementType::i32: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
     default: break;
   }
   throw_error("int_range: element type ", to_string(type), " is not a quantized integer type");
@@ -41,7 +40,7 @@ ElementType element_type_from_onnx_code(int64_t code, const Node& node, const st
     case 16: return ElementType::bf16;
     default: break;
   }
-  const char* name = code == 8                ? "string"
+  const char* name = code == 8                  ? "string"
                      : code == 14 || code == 15 ? "complex"
                      : code >= 17 && code <= 20 ? "float8"
                      : code == 21 || code == 22 ? "int4"

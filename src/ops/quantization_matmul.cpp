@@ -14,8 +14,7 @@ namespace {
 bool is_8bit(ElementType type) { return type == ElementType::u8 || type == ElementType::i8; }
 
 void check_8bit(const Node& node, ElementType type, const char* name) {
-  SLUICE_CHECK(is_8bit(type), where(node), "input '", name, "' is ", to_string(type),
-               "; expected u8 or i8");
+  SLUICE_CHECK(is_8bit(type), where(node), "input '", name, "' is ", to_string(type), "; expected u8 or i8");
 }
 
 void check_type_is(const Node& node, ElementType type, ElementType expected, const char* name) {
@@ -39,8 +38,8 @@ struct MatMulPlan {
 };
 
 MatMulPlan plan_matmul(const Node& node, const Shape& a, const Shape& b) {
-  SLUICE_CHECK(!a.empty() && !b.empty(), where(node), "matmul inputs must have rank >= 1; got ",
-               to_string(a), " and ", to_string(b));
+  SLUICE_CHECK(!a.empty() && !b.empty(), where(node), "matmul inputs must have rank >= 1; got ", to_string(a),
+               " and ", to_string(b));
   MatMulPlan p;
   const bool a_vec = a.size() == 1, b_vec = b.size() == 1;
   p.m = a_vec ? 1 : a[a.size() - 2];
@@ -64,8 +63,8 @@ PartialShape infer_matmul_shape(const Node& node, const PartialShape& a, const P
   const auto& ad = a.dims();
   const auto& bd = b.dims();
   const bool a_vec = ad.size() == 1, b_vec = bd.size() == 1;
-  const Dimension ka = ad.back();
-  const Dimension kb = b_vec ? bd[0] : bd[bd.size() - 2];
+  const Dimension& ka = ad.back();
+  const Dimension& kb = b_vec ? bd[0] : bd[bd.size() - 2];
   SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
                "inner dimensions differ: A ", a.to_string(), " and B ", b.to_string());
   const PartialShape a_batch(std::vector<Dimension>(ad.begin(), a_vec ? ad.begin() : ad.end() - 2));
@@ -108,14 +107,16 @@ void subtract_zero_point(std::vector<int64_t>& values, const Shape& shape, const
   }
   Shape zshape = zp.shape();
   if (zshape.size() == 1) {
-    const bool ok = rows_of_a ? shape.size() >= 2 && zshape[0] == shape[shape.size() - 2]
-                              : zshape[0] == shape.back();
-    SLUICE_CHECK(ok, where(node), "input '", name, "' has shape ", to_string(zshape), "; expected one value per ",
-                 rows_of_a ? "row" : "column", " of an input of shape ", to_string(shape));
+    const bool ok =
+        rows_of_a ? shape.size() >= 2 && zshape[0] == shape[shape.size() - 2] : zshape[0] == shape.back();
+    SLUICE_CHECK(ok, where(node), "input '", name, "' has shape ", to_string(zshape),
+                 "; expected one value per ", rows_of_a ? "row" : "column", " of an input of shape ",
+                 to_string(shape));
     if (rows_of_a) zshape = {zshape[0], 1};
   }
   SLUICE_CHECK(zshape.size() <= shape.size() && broadcast_shapes(zshape, shape, node) == shape, where(node),
-               "input '", name, "' of shape ", to_string(zp.shape()), " does not broadcast to ", to_string(shape));
+               "input '", name, "' of shape ", to_string(zp.shape()), " does not broadcast to ",
+               to_string(shape));
   for_each_broadcast(shape, zshape, shape, [&](int64_t o, int64_t, int64_t iz) { values[o] -= z[iz]; });
 }
 
@@ -190,7 +191,8 @@ void infer_qlinear_matmul(InferContext& ctx, QLinearMatMulVersion v) {
   ctx.set_output(0, types[7], infer_matmul_shape(ctx.node, ctx.input_shape(0), ctx.input_shape(3)));
 }
 
-std::vector<Tensor> qlinear_matmul_kernel(const Node& node, std::span<const Tensor> in, QLinearMatMulVersion v) {
+std::vector<Tensor> qlinear_matmul_kernel(const Node& node, std::span<const Tensor> in,
+                                          QLinearMatMulVersion v) {
   std::vector<ElementType> types;
   for (size_t i = 0; i < 8; ++i) types.push_back(in[i].type());
   check_qlinear_matmul_types(node, types, v);
@@ -271,8 +273,8 @@ std::vector<int64_t> conv_kernel(const Node& node, const PartialShape& w, size_t
 
 void validate_conv(const Node& node) {
   nn::validate_window_attrs(node);
-  SLUICE_CHECK(node.attr_int("group", 1) >= 1, where(node), "attribute 'group' is ", node.attr_int("group", 1),
-               "; expected a value >= 1");
+  SLUICE_CHECK(node.attr_int("group", 1) >= 1, where(node), "attribute 'group' is ",
+               node.attr_int("group", 1), "; expected a value >= 1");
 }
 
 // Output shape [N, M, spatial...] from x [N, C, spatial...] and w [M, C / group, kernel...].
@@ -324,7 +326,8 @@ ConvPlan plan_conv(const Node& node, const Shape& x, const Shape& w) {
 
 // acc[n][m][o...] = sum over the group's channels c and kernel positions k of
 // x[n][c][o * stride + k * dilation - pad] * w[m][c][k] (outside x counts as 0).
-std::vector<int64_t> int_conv(const ConvPlan& p, const std::vector<int64_t>& x, const std::vector<int64_t>& w) {
+std::vector<int64_t> int_conv(const ConvPlan& p, const std::vector<int64_t>& x,
+                              const std::vector<int64_t>& w) {
   const int64_t batches = p.x[0], in_channels = p.x[1], out_channels = p.w[0];
   const int64_t group_in = in_channels / p.group, group_out = out_channels / p.group;
   const nn::WindowPlan& win = p.window;
@@ -375,7 +378,8 @@ void subtract_weight_zero_point(std::vector<int64_t>& w, const Shape& w_shape, c
   for (size_t i = 0; i < w.size(); ++i) w[i] -= z.size() == 1 ? z[0] : z[i / per_channel];
 }
 
-void subtract_scalar_zero_point(std::vector<int64_t>& x, const Tensor& zp, const Node& node, const char* name) {
+void subtract_scalar_zero_point(std::vector<int64_t>& x, const Tensor& zp, const Node& node,
+                                const char* name) {
   if (!zp) return;
   SLUICE_CHECK(zp.size() == 1, where(node), "input '", name, "' has shape ", to_string(zp.shape()),
                "; expected a scalar (per-tensor quantization)");
@@ -385,7 +389,8 @@ void subtract_scalar_zero_point(std::vector<int64_t>& x, const Tensor& zp, const
 
 // ---- ConvInteger --------------------------------------------------------------------------------
 
-void check_conv_integer_types(const Node& node, ElementType x, ElementType w, ElementType xzp, ElementType wzp) {
+void check_conv_integer_types(const Node& node, ElementType x, ElementType w, ElementType xzp,
+                              ElementType wzp) {
   check_8bit(node, x, "x");
   check_8bit(node, w, "w");
   if (xzp != ElementType::undefined) check_type_is(node, xzp, x, "x_zero_point");
@@ -465,8 +470,8 @@ std::vector<Tensor> qlinear_conv_kernel(const Node& node, std::span<const Tensor
   std::vector<int64_t> y(acc.size());
   for (size_t i = 0; i < acc.size(); ++i) {
     const int64_t m = (static_cast<int64_t>(i) / out_size) % channels;
-    const double mult = round_to_precision(round_to_precision(x_scale * w_scale[m], ElementType::f32) / y_scale[0],
-                                           ElementType::f32);
+    const double mult = round_to_precision(
+        round_to_precision(x_scale * w_scale[m], ElementType::f32) / y_scale[0], ElementType::f32);
     y[i] = round_and_saturate(static_cast<double>(acc[i]) * mult, static_cast<int64_t>(y_zp[0]), range);
   }
   return {int_tensor(types[7], plan.out, y)};

@@ -36,7 +36,16 @@ enum Input { kX = 0, kW, kR, kB, kSeqLens, kInitialH, kInitialC, kP };
 
 struct Activation {
   enum class Kind {
-    relu, tanh, sigmoid, affine, leaky_relu, thresholded_relu, scaled_tanh, hard_sigmoid, elu, softsign,
+    relu,
+    tanh,
+    sigmoid,
+    affine,
+    leaky_relu,
+    thresholded_relu,
+    scaled_tanh,
+    hard_sigmoid,
+    elu,
+    softsign,
     softplus
   };
   Kind kind = Kind::tanh;
@@ -113,7 +122,8 @@ std::vector<Activation> read_activations(const Node& node, const CellInfo& cell)
   const size_t per_direction = cell.default_activations.size();
   std::vector<std::string> names = node.attr_strings("activations", cell.default_activations);
   if (names.size() == per_direction && directions == 2) {
-    names.insert(names.end(), names.begin(), names.end());
+    const std::vector<std::string> forward = names;
+    names.insert(names.end(), forward.begin(), forward.end());
   }
   SLUICE_CHECK(names.size() == per_direction * static_cast<size_t>(directions), where(node),
                "attribute 'activations' has ", names.size(), " names; expected ", per_direction,
@@ -140,7 +150,8 @@ void validate_recurrent(const Node& node, const CellInfo& cell, int64_t since) {
   SLUICE_CHECK(!node.has_attr("layout") || since >= 14, where(node),
                "attribute 'layout' needs opset 14; the model imports opset ", node.opset_version);
   const int64_t layout = node.attr_int("layout", 0);
-  SLUICE_CHECK(layout == 0 || layout == 1, where(node), "attribute 'layout' is ", layout, "; expected 0 or 1");
+  SLUICE_CHECK(layout == 0 || layout == 1, where(node), "attribute 'layout' is ", layout,
+               "; expected 0 or 1");
   if (node.has_attr("hidden_size")) {
     SLUICE_CHECK(node.attr_int("hidden_size") > 0, where(node), "attribute 'hidden_size' is ",
                  node.attr_int("hidden_size"), "; expected a positive value");
@@ -166,7 +177,8 @@ Dimension merge_dim(const Dimension& a, const Dimension& b, const Node& node, co
 }
 
 // Checks an input's rank and dims against the expected partial dims (dynamic entries match anything).
-void check_input_dims(InferContext& ctx, size_t input, const char* name, const std::vector<Dimension>& expected) {
+void check_input_dims(InferContext& ctx, size_t input, const char* name,
+                      const std::vector<Dimension>& expected) {
   if (!ctx.has_input(input)) return;
   const PartialShape& s = ctx.input_shape(input);
   if (!s.rank_known()) return;
@@ -175,7 +187,8 @@ void check_input_dims(InferContext& ctx, size_t input, const char* name, const s
                "' has shape ", s.to_string(), "; expected ", want.to_string());
   for (size_t d = 0; d < expected.size(); ++d) {
     SLUICE_CHECK(s[d].is_dynamic() || expected[d].is_dynamic() || s[d].extent() == expected[d].extent(),
-                 where(ctx.node), "input '", name, "' has shape ", s.to_string(), "; expected ", want.to_string());
+                 where(ctx.node), "input '", name, "' has shape ", s.to_string(), "; expected ",
+                 want.to_string());
   }
 }
 
@@ -191,7 +204,8 @@ Dimension scaled_dim(const Dimension& d, int64_t divisor) {
 void infer_recurrent(InferContext& ctx, const CellInfo& cell) {
   const Node& node = ctx.node;
   const ElementType type = ctx.input_type(kX);
-  SLUICE_CHECK(is_floating(type), where(node), "input 'X' is ", to_string(type), "; expected a floating type");
+  SLUICE_CHECK(is_floating(type), where(node), "input 'X' is ", to_string(type),
+               "; expected a floating type");
   const char* names[] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
   for (size_t i = 1; i < ctx.num_inputs(); ++i) {
     if (!ctx.has_input(i) || i == kSeqLens) continue;
@@ -218,20 +232,28 @@ void infer_recurrent(InferContext& ctx, const CellInfo& cell) {
   const Dimension gh = hidden.is_static() ? Dimension(g * hidden.extent()) : Dimension();
   check_input_dims(ctx, kW, "W", {dirs, gh, input_size});
   check_input_dims(ctx, kR, "R", {dirs, gh, hidden});
-  check_input_dims(ctx, kB, "B", {dirs, hidden.is_static() ? Dimension(2 * g * hidden.extent()) : Dimension()});
+  check_input_dims(ctx, kB, "B",
+                   {dirs, hidden.is_static() ? Dimension(2 * g * hidden.extent()) : Dimension()});
   if (ctx.has_input(kSeqLens)) {
-    batch = merge_dim(batch, dim_or_dynamic(ctx.input_shape(kSeqLens), 0), node, "batch size (sequence_lens)");
+    batch =
+        merge_dim(batch, dim_or_dynamic(ctx.input_shape(kSeqLens), 0), node, "batch size (sequence_lens)");
     check_input_dims(ctx, kSeqLens, "sequence_lens", {batch});
   }
+  const PartialShape& h0 = ctx.has_input(kInitialH) ? ctx.input_shape(kInitialH) : PartialShape();
+  if (h0.rank_known() && h0.rank() == 3) {
+    batch = merge_dim(batch, h0[batch_major ? 0 : 1], node, "batch size (initial_h)");
+  }
   auto state_dims = [&] {
-    return batch_major ? std::vector<Dimension>{batch, dirs, hidden} : std::vector<Dimension>{dirs, batch, hidden};
+    return batch_major ? std::vector<Dimension>{batch, dirs, hidden}
+                       : std::vector<Dimension>{dirs, batch, hidden};
   };
   check_input_dims(ctx, kInitialH, "initial_h", state_dims());
   if (cell.kind == CellKind::lstm) {
     check_input_dims(ctx, kInitialC, "initial_c", state_dims());
     check_input_dims(ctx, kP, "P", {dirs, hidden.is_static() ? Dimension(3 * hidden.extent()) : Dimension()});
   }
-  const PartialShape y = batch_major ? PartialShape({batch, seq, dirs, hidden}) : PartialShape({seq, dirs, batch, hidden});
+  const PartialShape y =
+      batch_major ? PartialShape({batch, seq, dirs, hidden}) : PartialShape({seq, dirs, batch, hidden});
   ctx.set_output(0, type, y);
   ctx.set_output(1, type, PartialShape(state_dims()));
   if (cell.kind == CellKind::lstm) ctx.set_output(2, type, PartialShape(state_dims()));
@@ -244,9 +266,7 @@ struct Dims {
   int64_t seq = 0, batch = 0, input = 0, hidden = 0, dirs = 1;
   bool batch_major = false;
 
-  int64_t x_index(int64_t t, int64_t b) const {
-    return (batch_major ? b * seq + t : t * batch + b) * input;
-  }
+  int64_t x_index(int64_t t, int64_t b) const { return (batch_major ? b * seq + t : t * batch + b) * input; }
   int64_t y_index(int64_t t, int64_t d, int64_t b) const {
     return (batch_major ? (b * seq + t) * dirs + d : (t * dirs + d) * batch + b) * hidden;
   }
@@ -257,11 +277,11 @@ struct Dims {
 
 // One direction's parameters, as views into the converted inputs.
 struct DirectionParams {
-  const double* w = nullptr;  // [gates * hidden, input]
-  const double* r = nullptr;  // [gates * hidden, hidden]
-  const double* wb = nullptr;  // [gates * hidden]
-  const double* rb = nullptr;  // [gates * hidden]
-  const double* p = nullptr;  // [3 * hidden] (LSTM peepholes i, o, f) or null
+  const double* w = nullptr;        // [gates * hidden, input]
+  const double* r = nullptr;        // [gates * hidden, hidden]
+  const double* wb = nullptr;       // [gates * hidden]
+  const double* rb = nullptr;       // [gates * hidden]
+  const double* p = nullptr;        // [3 * hidden] (LSTM peepholes i, o, f) or null
   const Activation* act = nullptr;  // this direction's activations
 };
 
@@ -410,7 +430,8 @@ std::vector<Tensor> recurrent_kernel(const Node& node, std::span<const Tensor> i
   opt.input_forget = node.attr_int("input_forget", 0) != 0;
 
   const std::vector<double> x = to_doubles(in[kX]), w = to_doubles(in[kW]), r = to_doubles(in[kR]);
-  const std::vector<double> b = input(kB) ? to_doubles(input(kB)) : std::vector<double>(dims.dirs * 2 * gh, 0.0);
+  const std::vector<double> b =
+      input(kB) ? to_doubles(input(kB)) : std::vector<double>(dims.dirs * 2 * gh, 0.0);
   const std::vector<double> h0 = input(kInitialH) ? to_doubles(input(kInitialH)) : std::vector<double>();
   const std::vector<double> c0 = input(kInitialC) ? to_doubles(input(kInitialC)) : std::vector<double>();
   const std::vector<double> peep = input(kP) ? to_doubles(input(kP)) : std::vector<double>();

@@ -330,7 +330,9 @@ Tensor reduce_typed(const Tensor& data, const std::vector<bool>& reduced, bool k
   T* dst = out.data<T>();
   std::vector<A> group(inner.size());
   for (size_t o = 0; o < outer.size(); ++o) {
-    for (size_t i = 0; i < inner.size(); ++i) group[i] = static_cast<A>(in[outer[o] + inner[i]]);
+    for (size_t i = 0; i < inner.size(); ++i) {
+      group[i] = static_cast<A>(in[outer[o] + inner[i]]);  // NOLINT(bugprone-signed-char-misuse): i8 data
+    }
     const A result = reduce_group<T>(kind, group, node);
     if constexpr (std::is_same_v<T, bool>) {
       dst[o] = result != 0;
@@ -346,11 +348,11 @@ Tensor reduce_typed(const Tensor& data, const std::vector<bool>& reduced, bool k
 std::vector<Tensor> run_reduce(const Node& node, std::span<const Tensor> inputs, ReduceKind kind,
                                AxesForm form) {
   const Tensor& data = inputs[0];
+  check_data_type(data.type(), kind, node);
   const AxesSpec spec = kernel_axes(node, inputs, form);
   if (spec.noop) return {data.clone()};
   const std::vector<bool> reduced = reduced_dims(spec, data.rank(), node, form);
   const bool keepdims = keeps_dims(node);
-  check_data_type(data.type(), kind, node);
   return {dispatch_all(data.type(), [&](auto tag) {
     return reduce_typed<decltype(tag)>(data, reduced, keepdims, kind, node);
   })};

@@ -104,7 +104,7 @@ Tensor arg_typed(const Tensor& data, int64_t axis, bool keepdims, bool select_la
   }
   Tensor out(ElementType::i64, out_shape);
   const T* in = data.data<T>();
-  int64_t* dst = out.data<int64_t>();
+  auto* dst = out.data<int64_t>();
   for (int64_t o = 0; o < split.outer; ++o) {
     for (int64_t i = 0; i < split.inner; ++i) {
       const T* line = in + o * split.extent * split.inner + i;
@@ -234,7 +234,7 @@ template <class T> std::vector<Tensor> topk_typed(const Tensor& x, int64_t axis,
   Tensor indices(ElementType::i64, out_shape);
   const T* in = x.data<T>();
   T* values_out = values.data<T>();
-  int64_t* indices_out = indices.data<int64_t>();
+  auto* indices_out = indices.data<int64_t>();
   std::vector<int64_t> order(static_cast<size_t>(split.extent));
   for (int64_t o = 0; o < split.outer; ++o) {
     for (int64_t i = 0; i < split.inner; ++i) {

@@ -2,8 +2,8 @@
 // Blackman windows, and MelWeightMatrix.
 //
 // Complex tensors are real tensors with a trailing dimension of 2 (real, imaginary); a trailing dimension
-// of 1 holds a real signal. Transforms are direct O(n^2) sums in double with exactly reduced twiddle
-// angles (2 pi ((j k) mod n) / n).
+// of 1 holds a real signal. Transforms are direct O(n^2) sums in double over twiddle factors from exactly
+// reduced angles (2 pi ((j k) mod n) / n).
 #include <cmath>
 #include <complex>
 #include <numbers>
@@ -69,20 +69,35 @@ Tensor write_complex(ElementType type, Shape signal_shape, const std::vector<cdo
   return quant::numeric_tensor(type, std::move(signal_shape), flat);
 }
 
-// X[k] = sum_j x[j] e^(-+2 pi i j k / n) for k in [0, out_len), x zero-padded or truncated to n.
-void dft_line(const cdouble* x, int64_t x_len, int64_t x_stride, int64_t n, bool inverse, int64_t out_len,
-              cdouble* out, int64_t out_stride) {
-  const double sign = inverse ? 1.0 : -1.0;
-  const int64_t used = std::min(x_len, n);
-  for (int64_t k = 0; k < out_len; ++k) {
-    cdouble acc(0.0, 0.0);
-    for (int64_t j = 0; j < used; ++j) {
-      const double angle = sign * 2.0 * std::numbers::pi * static_cast<double>((j * k) % n) / n;
-      acc += x[j * x_stride] * cdouble(std::cos(angle), std::sin(angle));
+// A length-n transform: X[k] = sum_j x[j] e^(-+2 pi i j k / n) (divided by n when inverse), with the n
+// twiddle factors computed once from exactly reduced angles.
+class Dft {
+ public:
+  Dft(int64_t n, bool inverse) : n_(n), inverse_(inverse), twiddle_(static_cast<size_t>(n)) {
+    const double sign = inverse ? 1.0 : -1.0;
+    for (int64_t m = 0; m < n; ++m) {
+      const double angle = sign * 2.0 * std::numbers::pi * static_cast<double>(m) / static_cast<double>(n);
+      twiddle_[m] = cdouble(std::cos(angle), std::sin(angle));
     }
-    out[k * out_stride] = inverse ? acc / static_cast<double>(n) : acc;
   }
-}
+
+  // Transforms the strided line x (x_len values, zero-padded or truncated to n) into out[k] for k in
+  // [0, out_len).
+  void line(const cdouble* x, int64_t x_len, int64_t x_stride, int64_t out_len, cdouble* out,
+            int64_t out_stride) const {
+    const int64_t used = std::min(x_len, n_);
+    for (int64_t k = 0; k < out_len; ++k) {
+      cdouble acc(0.0, 0.0);
+      for (int64_t j = 0; j < used; ++j) acc += x[j * x_stride] * twiddle_[(j * k) % n_];
+      out[k * out_stride] = inverse_ ? acc / static_cast<double>(n_) : acc;
+    }
+  }
+
+ private:
+  int64_t n_;
+  bool inverse_;
+  std::vector<cdouble> twiddle_;
+};
 
 // ---- DFT ----------------------------------------------------------------------------------------
 
@@ -96,7 +111,8 @@ void validate_dft(const Node& node, DftVersion v) {
   const int64_t onesided = node.attr_int("onesided", 0), inverse = node.attr_int("inverse", 0);
   SLUICE_CHECK(onesided == 0 || onesided == 1, where(node), "attribute 'onesided' is ", onesided,
                "; expected 0 or 1");
-  SLUICE_CHECK(inverse == 0 || inverse == 1, where(node), "attribute 'inverse' is ", inverse, "; expected 0 or 1");
+  SLUICE_CHECK(inverse == 0 || inverse == 1, where(node), "attribute 'inverse' is ", inverse,
+               "; expected 0 or 1");
 }
 
 // The DFT axis in [0, rank - 2], from [-rank, -2] or [0, rank - 2].
@@ -124,7 +140,8 @@ Dimension dft_out_dim(const Dimension& in, std::optional<double> length, bool on
 void infer_dft(InferContext& ctx, DftVersion v) {
   const Node& node = ctx.node;
   const ElementType type = ctx.input_type(0);
-  SLUICE_CHECK(is_floating(type), where(node), "input 'input' is ", to_string(type), "; expected a floating type");
+  SLUICE_CHECK(is_floating(type), where(node), "input 'input' is ", to_string(type),
+               "; expected a floating type");
   check_integer_input(ctx, 1, "dft_length");
   if (v.since >= 20) check_integer_input(ctx, 2, "axis");
   const PartialShape& x = ctx.input_shape(0);
@@ -132,8 +149,9 @@ void infer_dft(InferContext& ctx, DftVersion v) {
   const int64_t rank = x.rank();
   SLUICE_CHECK(rank >= 2, where(node), "input 'input' has shape ", x.to_string(),
                "; expected [..., signal dims, 1 or 2]");
-  SLUICE_CHECK(x[rank - 1].is_dynamic() || x[rank - 1].extent() == 1 || x[rank - 1].extent() == 2, where(node),
-               "input 'input' has shape ", x.to_string(), "; the last dimension must be 1 (real) or 2 (complex)");
+  SLUICE_CHECK(x[rank - 1].is_dynamic() || x[rank - 1].extent() == 1 || x[rank - 1].extent() == 2,
+               where(node), "input 'input' has shape ", x.to_string(),
+               "; the last dimension must be 1 (real) or 2 (complex)");
   const std::optional<double> length = constant_scalar(ctx, 1);
   const bool has_length = ctx.has_input(1);
   const bool onesided = node.attr_int("onesided", 0) == 1;
@@ -159,8 +177,8 @@ std::vector<Tensor> dft_kernel(const Node& node, std::span<const Tensor> in, Dft
   const Tensor& x = in[0];
   dispatch_floating(x.type(), node.describe(), [](auto) {});
   const int64_t rank = x.rank();
-  SLUICE_CHECK(rank >= 2 && (x.shape().back() == 1 || x.shape().back() == 2), where(node), "input 'input' has shape ",
-               to_string(x.shape()), "; expected [..., signal dims, 1 or 2]");
+  SLUICE_CHECK(rank >= 2 && (x.shape().back() == 1 || x.shape().back() == 2), where(node),
+               "input 'input' has shape ", to_string(x.shape()), "; expected [..., signal dims, 1 or 2]");
   int64_t axis = v.since < 20 ? node.attr_int("axis", 1) : -2;
   if (v.since >= 20 && in.size() > 2 && in[2]) axis = scalar_int(in[2], node, "axis");
   axis = normalize_dft_axis(axis, rank, node);
@@ -177,9 +195,10 @@ std::vector<Tensor> dft_kernel(const Node& node, std::span<const Tensor> in, Dft
   for (size_t d = axis + 1; d < signal_shape.size(); ++d) inner *= signal_shape[d];
   const std::vector<cdouble> signal = read_complex(x);
   std::vector<cdouble> result(static_cast<size_t>(shape_size(out_shape)));
+  const Dft dft(n, inverse);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
-      dft_line(signal.data() + o * in_len * inner + i, in_len, inner, n, inverse, out_len,
+      dft.line(signal.data() + o * in_len * inner + i, in_len, inner, out_len,
                result.data() + o * out_len * inner + i, inner);
     }
   }
@@ -196,7 +215,9 @@ void register_dft(OpRegistry& registry) {
     s.max_inputs = since >= 20 ? 3 : 2;
     s.validate = [v](const Node& node) { validate_dft(node, v); };
     s.infer = [v](InferContext& ctx) { infer_dft(ctx, v); };
-    s.reference = [v](const Node& node, std::span<const Tensor> in, KernelEnv&) { return dft_kernel(node, in, v); };
+    s.reference = [v](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+      return dft_kernel(node, in, v);
+    };
     registry.add(std::move(s));
   }
 }
@@ -206,7 +227,8 @@ void register_dft(OpRegistry& registry) {
 void infer_stft(InferContext& ctx) {
   const Node& node = ctx.node;
   const ElementType type = ctx.input_type(0);
-  SLUICE_CHECK(is_floating(type), where(node), "input 'signal' is ", to_string(type), "; expected a floating type");
+  SLUICE_CHECK(is_floating(type), where(node), "input 'signal' is ", to_string(type),
+               "; expected a floating type");
   check_integer_input(ctx, 1, "frame_step");
   check_integer_input(ctx, 3, "frame_length");
   const PartialShape& x = ctx.input_shape(0);
@@ -232,8 +254,8 @@ void infer_stft(InferContext& ctx) {
     bins = node.attr_int("onesided", 1) == 1 ? frame_length.extent() / 2 + 1 : frame_length.extent();
     if (step && length.is_static()) {
       SLUICE_CHECK(*step >= 1, where(node), "input 'frame_step' is ", *step, "; expected >= 1");
-      SLUICE_CHECK(length.extent() >= frame_length.extent(), where(node), "the signal length ", length.extent(),
-                   " is shorter than the frame length ", frame_length.extent());
+      SLUICE_CHECK(length.extent() >= frame_length.extent(), where(node), "the signal length ",
+                   length.extent(), " is shorter than the frame length ", frame_length.extent());
       frames = 1 + (length.extent() - frame_length.extent()) / static_cast<int64_t>(*step);
     }
   }
@@ -243,8 +265,9 @@ void infer_stft(InferContext& ctx) {
 std::vector<Tensor> stft_kernel(const Node& node, std::span<const Tensor> in) {
   const Tensor& x = in[0];
   dispatch_floating(x.type(), node.describe(), [](auto) {});
-  SLUICE_CHECK(x.rank() == 3 && (x.shape()[2] == 1 || x.shape()[2] == 2), where(node), "input 'signal' has shape ",
-               to_string(x.shape()), "; expected [batch, signal_length, 1 or 2]");
+  SLUICE_CHECK(x.rank() == 3 && (x.shape()[2] == 1 || x.shape()[2] == 2), where(node),
+               "input 'signal' has shape ", to_string(x.shape()),
+               "; expected [batch, signal_length, 1 or 2]");
   const int64_t batch = x.shape()[0], length = x.shape()[1];
   const int64_t step = scalar_int(in[1], node, "frame_step");
   SLUICE_CHECK(step >= 1, where(node), "input 'frame_step' is ", step, "; expected >= 1");
@@ -267,10 +290,11 @@ std::vector<Tensor> stft_kernel(const Node& node, std::span<const Tensor> in) {
   const std::vector<double> weights = window ? to_doubles(window) : std::vector<double>(frame_length, 1.0);
   std::vector<cdouble> result(static_cast<size_t>(batch * frames * bins));
   std::vector<cdouble> frame(static_cast<size_t>(frame_length));
+  const Dft dft(frame_length, false);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t f = 0; f < frames; ++f) {
       for (int64_t j = 0; j < frame_length; ++j) frame[j] = signal[b * length + f * step + j] * weights[j];
-      dft_line(frame.data(), frame_length, 1, frame_length, false, bins, result.data() + (b * frames + f) * bins, 1);
+      dft.line(frame.data(), frame_length, 1, bins, result.data() + (b * frames + f) * bins, 1);
     }
   }
   return {write_complex(x.type(), {batch, frames, bins}, result)};
@@ -288,7 +312,9 @@ void register_stft(OpRegistry& registry) {
                  "; expected 0 or 1");
   };
   s.infer = infer_stft;
-  s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) { return stft_kernel(node, in); };
+  s.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) {
+    return stft_kernel(node, in);
+  };
   registry.add(std::move(s));
 }
 
@@ -301,9 +327,10 @@ struct CosineWindow {
 };
 
 ElementType output_datatype(const Node& node) {
-  const ElementType t = quant::element_type_from_onnx_code(node.attr_int("output_datatype", 1), node,
-                                                           "output_datatype");
-  SLUICE_CHECK(t != ElementType::boolean, where(node), "attribute 'output_datatype' names boolean; expected a "
+  const ElementType t =
+      quant::element_type_from_onnx_code(node.attr_int("output_datatype", 1), node, "output_datatype");
+  SLUICE_CHECK(t != ElementType::boolean, where(node),
+               "attribute 'output_datatype' names boolean; expected a "
                "numeric type");
   return t;
 }
@@ -319,8 +346,8 @@ void infer_window(InferContext& ctx) {
   check_integer_input(ctx, 0, "size");
   const auto size = constant_scalar(ctx, 0);
   if (size) SLUICE_CHECK(*size >= 0, where(ctx.node), "input 'size' is ", *size, "; expected >= 0");
-  ctx.set_output(0, output_datatype(ctx.node), PartialShape({size ? Dimension(static_cast<int64_t>(*size))
-                                                                  : Dimension()}));
+  ctx.set_output(0, output_datatype(ctx.node),
+                 PartialShape({size ? Dimension(static_cast<int64_t>(*size)) : Dimension()}));
 }
 
 std::vector<Tensor> window_kernel(const Node& node, std::span<const Tensor> in, const CosineWindow& window) {
@@ -333,7 +360,8 @@ std::vector<Tensor> window_kernel(const Node& node, std::span<const Tensor> in, 
     for (int64_t n = 0; n < size; ++n) {
       double v = 0;
       for (size_t i = 0; i < window.coefficients.size(); ++i) {
-        v += window.coefficients[i] * std::cos(2.0 * std::numbers::pi * static_cast<double>(i * n) / denominator);
+        v += window.coefficients[i] *
+             std::cos(2.0 * std::numbers::pi * static_cast<double>(i * n) / denominator);
       }
       values[n] = v;
     }
@@ -369,8 +397,9 @@ void infer_mel_weight_matrix(InferContext& ctx) {
   check_integer_input(ctx, 1, "dft_length");
   check_integer_input(ctx, 2, "sample_rate");
   for (size_t i : {3, 4}) {
-    SLUICE_CHECK(is_floating(ctx.input_type(i)), where(ctx.node), "input ", i == 3 ? "'lower_edge_hertz'" :
-                 "'upper_edge_hertz'", " is ", to_string(ctx.input_type(i)), "; expected a floating type");
+    SLUICE_CHECK(is_floating(ctx.input_type(i)), where(ctx.node), "input ",
+                 i == 3 ? "'lower_edge_hertz'" : "'upper_edge_hertz'", " is ", to_string(ctx.input_type(i)),
+                 "; expected a floating type");
   }
   const auto mel_bins = constant_scalar(ctx, 0);
   const auto dft_length = constant_scalar(ctx, 1);
@@ -401,7 +430,8 @@ std::vector<Tensor> mel_weight_matrix_kernel(const Node& node, std::span<const T
     const double hz = mel_to_hertz(static_cast<double>(i) * mel_step + low_mel);
     bin[i] = static_cast<int64_t>(std::floor(static_cast<double>(dft_length + 1) * hz / sample_rate));
     SLUICE_CHECK(bin[i] >= 0 && bin[i] < spectrogram_bins, where(node), "upper_edge_hertz ", upper,
-                 " maps past the last DFT bin (", spectrogram_bins - 1, "); expected at most sample_rate / 2");
+                 " maps past the last DFT bin (", spectrogram_bins - 1,
+                 "); expected at most sample_rate / 2");
   }
   std::vector<double> out(static_cast<size_t>(spectrogram_bins * mel_bins), 0.0);
   for (int64_t i = 0; i < mel_bins; ++i) {

@@ -377,11 +377,8 @@ void add_compress(OpRegistry& registry) {
     Shape out_shape = x.shape();
     for (size_t d = 0; d < maps.size(); ++d) {
       for (int64_t i = 0; i < x.shape()[d]; ++i) {
-        if (d != axis) {
-          maps[d].push_back(i);
-        } else if (static_cast<size_t>(i) < values.size() && values[static_cast<size_t>(i)]) {
-          maps[d].push_back(i);
-        }
+        const bool selected = static_cast<size_t>(i) < values.size() && values[static_cast<size_t>(i)];
+        if (d != axis || selected) maps[d].push_back(i);
       }
       out_shape[d] = static_cast<int64_t>(maps[d].size());
     }

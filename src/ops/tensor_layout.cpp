@@ -15,7 +15,7 @@ std::vector<int64_t> transpose_perm(const Node& node, int64_t rank) {
     for (int64_t d = 0; d < rank; ++d) perm[static_cast<size_t>(d)] = rank - 1 - d;
     return perm;
   }
-  const auto perm = node.attr_ints("perm");
+  auto perm = node.attr_ints("perm");
   SLUICE_CHECK(static_cast<int64_t>(perm.size()) == rank, where(node), "attribute 'perm' has ", perm.size(),
                " entries; the input has rank ", rank);
   std::vector<bool> seen(static_cast<size_t>(rank), false);
@@ -54,6 +54,7 @@ void add_transpose(OpRegistry& registry) {
     }
     const auto perm = transpose_perm(ctx.node, in.rank());
     std::vector<Dimension> out;
+    out.reserve(perm.size());
     for (int64_t p : perm) out.push_back(in[static_cast<size_t>(p)]);
     ctx.set_output(0, ctx.input_type(0), PartialShape(out));
   };

@@ -18,7 +18,7 @@ enum class PadForm {
 bool pads_from_inputs(PadForm form) { return form == PadForm::inputs || form == PadForm::inputs_axes; }
 
 std::string check_pad_mode(const Node& node, bool allow_wrap) {
-  const std::string mode = node.attr_string("mode", "constant");
+  std::string mode = node.attr_string("mode", "constant");
   const bool known =
       mode == "constant" || mode == "reflect" || mode == "edge" || (allow_wrap && mode == "wrap");
   SLUICE_CHECK(known, where(node), "attribute 'mode' is '", mode, "'; expected constant, reflect, edge",

@@ -2,10 +2,10 @@
 //
 // Interpolation is separable: for each resized axis and output coordinate, the coordinate is mapped back
 // to the input (coordinate_transformation_mode) and turned into taps (input index, weight) by the mode
-// (nearest, linear, cubic; antialiased variants widen the filter when downsampling). An output element is
-// the sum over the product of its axes' taps. Indices outside the input read the edge element
-// (exclude_outside=1 drops them and renormalizes instead); with tf_crop_and_resize, an output coordinate
-// that maps outside the input takes extrapolation_value.
+// (nearest, linear, cubic; antialias widens the linear and cubic filters when downsampling and does not
+// affect nearest). An output element is the sum over the product of its axes' taps. Indices outside the
+// input read the edge element (exclude_outside=1 drops them and renormalizes instead); with
+// tf_crop_and_resize, an output coordinate that maps outside the input takes extrapolation_value.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -56,8 +56,8 @@ ResizeAttrs resize_attrs(const Node& node, ResizeLevel level) {
   a.coordinate_mode = node.attr_string("coordinate_transformation_mode", "half_pixel");
   std::vector<std::string> modes{"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
                                  "tf_crop_and_resize"};
-  if (level == ResizeLevel::v11) modes.push_back("tf_half_pixel_for_nn");
-  if (level == ResizeLevel::v19) modes.push_back("half_pixel_symmetric");
+  if (level == ResizeLevel::v11) modes.emplace_back("tf_half_pixel_for_nn");
+  if (level == ResizeLevel::v19) modes.emplace_back("half_pixel_symmetric");
   check_one_of(node, "coordinate_transformation_mode", a.coordinate_mode, modes);
   a.nearest_mode = node.attr_string("nearest_mode", "round_prefer_floor");
   check_one_of(node, "nearest_mode", a.nearest_mode,
@@ -292,52 +292,62 @@ template <class T> T from_double(double v) {
   }
 }
 
+// Advances `tap` to the next combination of one tap per axis (axis d has taps[d]->size() taps); false
+// after the last combination.
+bool next_combination(std::vector<size_t>& tap, const std::vector<const Taps*>& taps) {
+  for (size_t d = tap.size(); d-- > 0;) {
+    if (++tap[d] < taps[d]->size()) return true;
+    tap[d] = 0;
+  }
+  return false;
+}
+
+// The weighted sum over every combination of one tap per axis.
+template <class T>
+double interpolate(const T* src, const std::vector<const Taps*>& taps, const std::vector<int64_t>& strides) {
+  std::vector<size_t> tap(taps.size(), 0);
+  double sum = 0.0;
+  do {
+    double weight = 1.0;
+    int64_t offset = 0;
+    for (size_t d = 0; d < taps.size(); ++d) {
+      const auto& [i, w] = (*taps[d])[tap[d]];
+      weight *= w;
+      offset += i * strides[d];
+    }
+    if (weight != 0.0) sum += weight * static_cast<double>(src[offset]);
+  } while (next_combination(tap, taps));
+  return sum;
+}
+
 Tensor resize(const Tensor& x, const ResizeAttrs& a, const ResizePlan& p) {
   const Shape& in = x.shape();
   const size_t rank = in.size();
-  std::vector<std::vector<Taps>> taps(rank);
-  for (size_t d = 0; d < rank; ++d) taps[d] = axis_taps(a, p, in, d);
+  std::vector<std::vector<Taps>> axis_tap_lists(rank);
+  for (size_t d = 0; d < rank; ++d) axis_tap_lists[d] = axis_taps(a, p, in, d);
   Tensor out(x.type(), p.out_shape);
   const auto strides = strides_of(in);
-  const bool nearest = a.mode == "nearest";
   dispatch_all(x.type(), [&](auto zero) {
     using T = decltype(zero);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
     const T extrapolated = from_double<T>(a.extrapolation_value);
     std::vector<int64_t> index(rank, 0);
-    std::vector<size_t> tap(rank, 0);
+    std::vector<const Taps*> taps(rank);
     for (int64_t o = 0; o < out.size(); ++o) {
       bool outside = false;
-      for (size_t d = 0; d < rank; ++d) outside = outside || taps[d][static_cast<size_t>(index[d])].empty();
+      for (size_t d = 0; d < rank; ++d) {
+        taps[d] = &axis_tap_lists[d][static_cast<size_t>(index[d])];
+        outside = outside || taps[d]->empty();
+      }
       if (outside) {
         dst[o] = extrapolated;
-      } else if (nearest) {
+      } else if (a.mode == "nearest") {
         int64_t offset = 0;
-        for (size_t d = 0; d < rank; ++d)
-          offset += taps[d][static_cast<size_t>(index[d])][0].first * strides[d];
-        dst[o] = src[offset];
+        for (size_t d = 0; d < rank; ++d) offset += (*taps[d])[0].first * strides[d];
+        dst[o] = src[offset];  // an exact copy, even for 64-bit integers
       } else {
-        // Sum over every combination of one tap per axis.
-        double sum = 0.0;
-        std::fill(tap.begin(), tap.end(), 0);
-        while (true) {
-          double weight = 1.0;
-          int64_t offset = 0;
-          for (size_t d = 0; d < rank; ++d) {
-            const auto& [i, w] = taps[d][static_cast<size_t>(index[d])][tap[d]];
-            weight *= w;
-            offset += i * strides[d];
-          }
-          if (weight != 0.0) sum += weight * static_cast<double>(src[offset]);
-          size_t d = rank;
-          while (d-- > 0) {
-            if (++tap[d] < taps[d][static_cast<size_t>(index[d])].size()) break;
-            tap[d] = 0;
-          }
-          if (d == static_cast<size_t>(-1)) break;
-        }
-        dst[o] = from_double<T>(sum);
+        dst[o] = from_double<T>(interpolate(src, taps, strides));
       }
       next_index(index, p.out_shape);
     }
@@ -441,10 +451,8 @@ void add_resize(OpRegistry& registry, const std::string& op_type, int64_t since,
       level == ResizeLevel::upsample || level == ResizeLevel::v10 ? (attr_scales ? 1 : 2) : 1;
   OpSchema s = make_schema(op_type, since, min_inputs, max_inputs);
   s.validate = [level, attr_scales](const Node& node) {
-    const ResizeAttrs a = resize_attrs(node, level);
+    resize_attrs(node, level);
     if (attr_scales) node.attr_floats("scales");
-    SLUICE_CHECK(!(a.antialias && a.mode == "nearest"), where(node),
-                 "antialias=1 needs mode linear or cubic");
   };
   s.infer = [level, attr_scales](InferContext& ctx) { infer_resize(ctx, level, attr_scales); };
   s.reference = [level, attr_scales](const Node& node, std::span<const Tensor> in, KernelEnv&) {

@@ -1,5 +1,5 @@
-// Operators that produce or re-view a tensor without moving elements around: Identity, Dropout (inference),
-// Constant, ConstantOfShape, Reshape, Flatten, Squeeze, Unsqueeze, Shape, Size, Expand.
+// Operators that produce, re-view or broadcast a tensor: Identity, Dropout, Constant, ConstantOfShape,
+// Reshape, Flatten, Squeeze, Unsqueeze, Shape, Size, Expand.
 #include <algorithm>
 #include <random>
 
@@ -279,7 +279,7 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& target, bool al
 
 // The -1 extent when the input dims not copied can be matched against the output dims: the static parts
 // divide and the dynamic parts cancel by symbol.
-Dimension infer_minus_one(std::vector<Dimension> rest_in, std::vector<Dimension> rest_out) {
+Dimension infer_minus_one(const std::vector<Dimension>& rest_in, const std::vector<Dimension>& rest_out) {
   int64_t in_product = 1;
   int64_t out_product = 1;
   std::vector<std::string> in_symbols;

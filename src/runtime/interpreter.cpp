@@ -15,7 +15,7 @@ struct Interpreter::Plan {
   const Graph* graph = nullptr;
   std::unordered_map<const Value*, size_t> slot_of;
   std::unordered_map<std::string, size_t> slot_of_name;
-  std::vector<Tensor> constants;  // per slot: the constant's tensor, or empty
+  std::vector<Tensor> constants;                   // per slot: the constant's tensor, or empty
   std::vector<std::vector<size_t>> release_after;  // per node: slots whose last use it is
   std::vector<size_t> input_slots;
   std::vector<size_t> output_slots;
@@ -45,19 +45,10 @@ std::unique_ptr<Interpreter::Plan> make_plan(const Graph& g) {
     for (const Value* in : nodes[i]->inputs) {
       if (in) last_use[plan->slot_of.at(in)] = static_cast<int>(i);
     }
-    // Subgraphs read values of this graph by name: keep those alive until this node is done.
-    for (const auto& [attr, value] : nodes[i]->attributes) {
-      auto mark = [&](const graph::GraphPtr& sub) {
-        if (!sub) return;
-        for (const auto& sv : sub->values()) {
-          auto it = plan->slot_of_name.find(sv->name);
-          if (sv->outer && it != plan->slot_of_name.end()) last_use[it->second] = static_cast<int>(i);
-        }
-      };
-      if (auto* sub = std::get_if<graph::GraphPtr>(&value)) mark(*sub);
-      if (auto* subs = std::get_if<std::vector<graph::GraphPtr>>(&value)) {
-        for (const auto& s : *subs) mark(s);
-      }
+    // Subgraphs (at any depth) read values of this graph by name: keep those alive until this node is done.
+    for (const std::string& name : subgraph_outer_names(*nodes[i])) {
+      auto it = plan->slot_of_name.find(name);
+      if (it != plan->slot_of_name.end()) last_use[it->second] = static_cast<int>(i);
     }
   }
   for (size_t s : plan->output_slots) last_use[s] = -1;
@@ -183,7 +174,8 @@ Interpreter::Interpreter(std::shared_ptr<const Graph> graph) : graph_(std::move(
 
 Interpreter::~Interpreter() = default;
 
-std::vector<Tensor> Interpreter::run(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile) const {
+std::vector<Tensor> Interpreter::run(const std::vector<Tensor>& inputs,
+                                     std::vector<ProfilingInfo>* profile) const {
   Frame frame(*this, *plans_.at(graph_.get()), nullptr);
   return frame.execute(inputs, profile);
 }

@@ -23,7 +23,8 @@ class Interpreter {
   // Runs the graph on inputs given in graph-input order; returns the outputs in graph-output order.
   // With `profile`, appends one record per executed top-level node. Throws sluice::Error naming the node
   // that failed.
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile = nullptr) const;
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs,
+                          std::vector<ProfilingInfo>* profile = nullptr) const;
 
   // The execution plan of one graph (the main graph or a subgraph): slots for every value, the constant
   // values, and when each slot can be released.

@@ -71,8 +71,10 @@ class HeaderParser {
       if (key == "descr") {
         skip_space();
         if (peek() != '\'' && peek() != '"') {
-          fail("structured or object dtypes are not supported (descr is not a simple type string); "
-               "supported dtypes: ", supported_dtypes());
+          fail(
+              "structured or object dtypes are not supported (descr is not a simple type string); "
+              "supported dtypes: ",
+              supported_dtypes());
         }
         header.descr = parse_string();
         seen_descr = true;
@@ -102,8 +104,7 @@ class HeaderParser {
   }
 
  private:
-  template <class... Args>
-  [[noreturn]] void fail(Args&&... pieces) const {
+  template <class... Args> [[noreturn]] void fail(Args&&... pieces) const {
     throw_error(source_, ": bad .npy header: ", std::forward<Args>(pieces)...);
   }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
@@ -175,8 +176,8 @@ class HeaderParser {
 };
 
 [[noreturn]] void unsupported_dtype(const std::string& descr, const std::string& source, const char* why) {
-  throw_error(source, ": unsupported .npy dtype '", descr, "'", why, "; supported dtypes: ",
-              supported_dtypes());
+  throw_error(source, ": unsupported .npy dtype '", descr, "'", why,
+              "; supported dtypes: ", supported_dtypes());
 }
 
 ElementType parse_dtype(const std::string& descr, const std::string& source) {
@@ -244,16 +245,15 @@ std::string npy_dtype(ElementType type) {
 }
 
 Tensor parse_npy(std::span<const uint8_t> bytes, const std::string& source) {
-  SLUICE_CHECK(bytes.size() >= magic.size() + 2 &&
-                   std::memcmp(bytes.data(), magic.data(), magic.size()) == 0,
+  SLUICE_CHECK(bytes.size() >= magic.size() + 2 && std::memcmp(bytes.data(), magic.data(), magic.size()) == 0,
                source, ": not a .npy file (bad magic: expected the bytes \\x93NUMPY at the start)");
   unsigned major = bytes[6], minor = bytes[7];
   SLUICE_CHECK(major >= 1 && major <= 3 && minor == 0, source, ": unsupported .npy format version ", major,
                ".", minor, " (supported: 1.0, 2.0, 3.0)");
   size_t length_size = major == 1 ? 2 : 4;
   size_t header_start = magic.size() + 2 + length_size;
-  SLUICE_CHECK(bytes.size() >= header_start, source, ": truncated .npy file (",
-               bytes.size(), " bytes, the header length field is incomplete)");
+  SLUICE_CHECK(bytes.size() >= header_start, source, ": truncated .npy file (", bytes.size(),
+               " bytes, the header length field is incomplete)");
   uint64_t header_length = read_le(bytes, magic.size() + 2, length_size);
   SLUICE_CHECK(bytes.size() - header_start >= header_length, source, ": truncated .npy file (header of ",
                header_length, " bytes declared, ", bytes.size() - header_start, " bytes follow)");

@@ -3,10 +3,10 @@
 set(cli_data ${CMAKE_CURRENT_SOURCE_DIR}/cli)
 set(cli_out ${CMAKE_CURRENT_BINARY_DIR}/cli_out)
 
-# sluice_cli_test(NAME EXPECT success|error ARGS a b ... [MATCH regex] [FILES f ...] [SAME produced expected]
-#                 [CLEAN folder])
+# sluice_cli_test(NAME EXPECT success|failure|error ARGS a b ... [MATCH regex] [FILES f ...]
+#                 [SAME produced expected] [CLEAN folder] [FILE_MATCH "file|regex"])
 function(sluice_cli_test name)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPECT;MATCH;CLEAN" "ARGS;FILES;SAME")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "EXPECT;MATCH;CLEAN;FILE_MATCH" "ARGS;FILES;SAME")
   list(JOIN arg_ARGS "|" joined_args)
   set(defines -DSLUICE=$<TARGET_FILE:sluice_cli> "-DARGS=${joined_args}" -DEXPECT=${arg_EXPECT})
   if(DEFINED arg_MATCH)
@@ -22,6 +22,9 @@ function(sluice_cli_test name)
   endif()
   if(DEFINED arg_CLEAN)
     list(APPEND defines "-DCLEAN=${arg_CLEAN}")
+  endif()
+  if(DEFINED arg_FILE_MATCH)
+    list(APPEND defines "-DFILE_MATCH=${arg_FILE_MATCH}")
   endif()
   add_test(NAME cli_${name} COMMAND ${CMAKE_COMMAND} ${defines} -P ${cli_data}/check_cli.cmake)
   set_tests_properties(cli_${name} PROPERTIES LABELS cli TIMEOUT 300)
@@ -69,3 +72,37 @@ sluice_cli_test(no_subcommand EXPECT error ARGS "" MATCH "subcommand")
 sluice_cli_test(info EXPECT success ARGS info ${cli_data}/add.onnx
                 MATCH "x: f32 \\[2,3\\].*out/sum: f32 \\[2,3\\].*1 Add")
 sluice_cli_test(devices EXPECT success ARGS devices MATCH "REF\n  FULL_DEVICE_NAME: ")
+
+# The conformance runner on cli/cases, a miniature suite made to pass, fail and skip in known ways.
+set(cases ${cli_data}/cases)
+sluice_cli_test(conformance_as_expected EXPECT success
+                ARGS conformance ${cases} -d REF --expectations ${cli_data}/cases.expected
+                     --json ${cli_out}/cases.json -j 3
+                MATCH "^PASS test_bf16_as_uint16\n\
+FAIL test_broken_model: model.onnx: not a valid ONNX model[^\n]*\n\
+FAIL test_identity_beyond_tolerance: output 'y': 1 of 2 values differ \\(rtol 0.001, atol 1e-07\\). first at \
+\\[0\\]: got 1000, expected 1001.5\nPASS test_identity_exact\nFAIL test_identity_inf_sign: [^\n]*got inf, \
+expected -inf\nFAIL test_identity_int_exact: [^\n]*got 5, expected 6\nFAIL test_identity_nan_vs_number: \
+[^\n]*got nan, expected 0\nPASS test_identity_within_tolerance\nFAIL test_identity_wrong_shape: output 'y': \
+shape \\[2,2\\], expected \\[4\\]\nSKIP test_ml_skip: the model uses the ai.onnx.ml domain\n\
+SKIP test_sequence_skip: output 'y' is a sequence\nSKIP test_string_skip: input 'x' has string elements\n\
+3 passed, 6 failed, 3 skipped\n$"
+                FILE_MATCH "${cli_out}/cases.json|\"failed\": 6,.*\"passed\": 3,.*\"skipped\": 3"
+                CLEAN ${cli_out}/cases.json)
+sluice_cli_test(conformance_unexpected EXPECT failure
+                ARGS conformance ${cases} -d REF --expectations ${cli_data}/cases_stale.expected
+                MATCH "\nUNEXPECTED PASS test_identity_exact\n\
+UNEXPECTED FAIL test_identity_int_exact: [^\n]*\n\
+note: test_ml_skip is listed as expected to fail but is out of scope\n\
+note: test_gone is listed but is not a case of the folder\n3 passed, 6 failed, 3 skipped\n$")
+sluice_cli_test(conformance_failures_without_expectations EXPECT failure ARGS conformance ${cases} -d REF
+                MATCH "\n3 passed, 6 failed, 3 skipped\n$")
+sluice_cli_test(conformance_filter EXPECT success
+                ARGS conformance ${cases} -d REF --filter "^test_identity_[ew][xi][at]"
+                MATCH "^PASS test_identity_exact\nPASS test_identity_within_tolerance\n\
+2 passed, 0 failed, 0 skipped\n$")
+sluice_cli_test(conformance_missing_expectations EXPECT error
+                ARGS conformance ${cases} -d REF --expectations ${cli_data}/no_such.expected
+                MATCH "no_such.expected: cannot open the expectations file")
+sluice_cli_test(conformance_missing_folder EXPECT error ARGS conformance ${cli_data}/no_such_folder -d REF
+                MATCH "no_such_folder: no such directory")

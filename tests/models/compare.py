@@ -30,7 +30,8 @@ def compare(name, expected, actual, tolerance):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("expected_dir", type=pathlib.Path)
     parser.add_argument("actual_dir", type=pathlib.Path)
     parser.add_argument("--tolerance", type=float, default=1e-4)

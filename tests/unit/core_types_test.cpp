@@ -34,10 +34,10 @@ TEST(Float16, RoundTripsAndRounds) {
   EXPECT_EQ(float16(1.0f).bits, 0x3c00);
   EXPECT_EQ(float16(-2.0f).bits, 0xc000);
   EXPECT_EQ(float16(65504.0f).bits, 0x7bff);
-  EXPECT_EQ(float16(65520.0f).bits, 0x7c00);  // overflows to inf
+  EXPECT_EQ(float16(65520.0f).bits, 0x7c00);                // overflows to inf
   EXPECT_EQ(float16(5.960464477539063e-08f).bits, 0x0001);  // smallest subnormal
-  EXPECT_EQ(float16(1.0f + 1.0f / 2048).bits, 0x3c00);  // tie rounds to even
-  EXPECT_EQ(float16(1.0f + 3.0f / 2048).bits, 0x3c02);  // tie rounds to even (up)
+  EXPECT_EQ(float16(1.0f + 1.0f / 2048).bits, 0x3c00);      // tie rounds to even
+  EXPECT_EQ(float16(1.0f + 3.0f / 2048).bits, 0x3c02);      // tie rounds to even (up)
   EXPECT_TRUE(std::isnan(static_cast<float>(float16(std::numeric_limits<float>::quiet_NaN()))));
   for (float v : {0.0f, 0.5f, -3.25f, 1024.0f, 6.1035156e-05f, 3.0517578e-05f}) {
     EXPECT_EQ(static_cast<float>(float16(v)), v);

@@ -185,10 +185,10 @@ TEST_F(RefApi, ReshapeAndBatch) {
   m.reshape_batch(4);
   EXPECT_EQ(m.input(0).shape.to_string(), "[4,3]");
   EXPECT_EQ(m.output("y").shape.to_string(), "[4,3]");
-  EXPECT_EQ(model.input(0).shape.to_string(), "[batch,3]");  // the clone is independent
+  EXPECT_EQ(model.input(0).shape.to_string(), "[batch,3]");        // the clone is independent
   EXPECT_THROW(m.reshape({{"x", PartialShape{4, 3, 1}}}), Error);  // rank change
-  EXPECT_THROW(m.reshape({{"x", PartialShape{4, 5}}}), Error);  // does not broadcast with c
-  EXPECT_EQ(m.input(0).shape.to_string(), "[4,3]");  // unchanged after a failed reshape
+  EXPECT_THROW(m.reshape({{"x", PartialShape{4, 5}}}), Error);     // does not broadcast with c
+  EXPECT_EQ(m.input(0).shape.to_string(), "[4,3]");                // unchanged after a failed reshape
   EXPECT_THROW(m.reshape({{"q", PartialShape{4, 3}}}), Error);
 }
 

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -10,8 +11,6 @@
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace sluice::util {
 namespace {
@@ -130,14 +129,13 @@ TEST(Npy, WritesExactlyWhatNumpyWrites) {
 }
 
 TEST(Npy, AcceptsOtherKeyOrderAndQuotes) {
-  auto bytes = npy_v1("{\"shape\": (2,), \"fortran_order\": False, \"descr\": \"=i4\"}", {5, 0, 0, 0, 6, 0, 0, 0});
+  auto bytes = npy_v1(R"({"shape": (2,), "fortran_order": False, "descr": "=i4"})", {5, 0, 0, 0, 6, 0, 0, 0});
   Tensor t = parse_npy(bytes, "x.npy");
   EXPECT_EQ(t.type(), ElementType::i32);
   EXPECT_EQ(t.values<int32_t>()[1], 6);
 }
 
-template <class T>
-void expect_round_trip(std::initializer_list<T> values, Shape shape) {
+template <class T> void expect_round_trip(std::initializer_list<T> values, Shape shape) {
   Tensor t = Tensor::from<T>(shape, std::span<const T>(values.begin(), values.size()));
   Tensor back = parse_npy(serialize_npy(t), "rt.npy");
   ASSERT_EQ(back.type(), element_type_v<T>);
@@ -204,8 +202,9 @@ TEST(Npy, RejectsBadMagic) {
 TEST(Npy, RejectsTruncatedData) {
   std::vector<uint8_t> bytes = from_hex(numpy_f32_2x3);
   bytes.pop_back();
-  EXPECT_THAT(error_of(bytes), HasSubstr("x.npy: truncated .npy file (shape (2, 3) of '<f4' needs 24 data bytes, "
-                                         "23 present)"));
+  EXPECT_THAT(error_of(bytes),
+              HasSubstr("x.npy: truncated .npy file (shape (2, 3) of '<f4' needs 24 data bytes, "
+                        "23 present)"));
 }
 
 TEST(Npy, RejectsTruncatedHeader) {
@@ -233,6 +232,29 @@ TEST(Npy, RejectsUnsupportedDtypes) {
               HasSubstr("structured or object dtypes are not supported"));
 }
 
+TEST(Npy, EveryTruncationIsAnError) {
+  std::vector<uint8_t> bytes = from_hex(numpy_f32_2x3);
+  for (size_t size = 0; size < bytes.size(); ++size) {
+    std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size));
+    EXPECT_THROW(parse_npy(cut, "x.npy"), Error) << size << " bytes";
+  }
+}
+
+TEST(Npy, CorruptBytesGiveAnErrorOrATensor) {
+  std::vector<uint8_t> bytes = from_hex(numpy_f32_2x3);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    for (uint8_t value : {0x00, 0x20, 0x27, 0x29, 0x2c, 0x39, 0x7b, 0x7d, 0xff}) {
+      std::vector<uint8_t> corrupt = bytes;
+      corrupt[i] = value;
+      try {
+        Tensor t = parse_npy(corrupt, "x.npy");
+        EXPECT_EQ(t.byte_size(), corrupt.size() - 128) << "byte " << i;
+      } catch (const Error&) {
+      }
+    }
+  }
+}
+
 TEST(Npy, RejectsFortranOrder) {
   auto bytes = npy_v1("{'descr': '<i4', 'fortran_order': True, 'shape': (2, 2), }", std::vector<uint8_t>(16));
   EXPECT_THAT(error_of(bytes), HasSubstr("Fortran-order .npy arrays are not supported"));
@@ -248,7 +270,8 @@ TEST(Npy, RejectsMalformedHeaders) {
   EXPECT_THAT(error_of(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}", {})),
               HasSubstr("unexpected key 'x'"));
   EXPECT_THAT(error_of(npy_v1("{'descr': '<f4', 'fortran_order': False, 'shape': "
-                              "(99999999999, 99999999999, 99999999999), }", {})),
+                              "(99999999999, 99999999999, 99999999999), }",
+                              {})),
               HasSubstr("too large"));
   std::vector<uint8_t> bad_version = from_hex(numpy_f32_2x3);
   bad_version[6] = 4;

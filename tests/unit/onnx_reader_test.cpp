@@ -3,25 +3,27 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
 
 namespace sluice::frontend {
 namespace {
 
 namespace fs = std::filesystem;
+using graph::Graph;
+using graph::Value;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using graph::Graph;
-using graph::Value;
 
 const std::string node_tests = "/work/shared/onnx-node-tests";
 
@@ -128,8 +130,7 @@ std::shared_ptr<Graph> read(const onnx::ModelProto& model, const std::string& ba
   return read_onnx_model(bytes, base_dir, "m.onnx");
 }
 
-template <class F>
-std::string error_of(F&& f) {
+template <class F> std::string error_of(F&& f) {
   try {
     f();
   } catch (const Error& e) {
@@ -149,8 +150,7 @@ const Value* constant_named(const Graph& g, const std::string& name) {
   return nullptr;
 }
 
-template <class T>
-std::vector<T> values_of(const Tensor& t) {
+template <class T> std::vector<T> values_of(const Tensor& t) {
   auto span = t.values<T>();
   return std::vector<T>(span.begin(), span.end());
 }
@@ -346,12 +346,13 @@ TEST(OnnxReader, ReadsRawDataOfEveryElementType) {
 }
 
 TEST(OnnxReader, NormalizesRawBooleans) {
-  auto graph = read(model_with_initializer(raw_tensor<uint8_t>("w", onnx::TensorProto::BOOL, {3}, {0, 2, 255})));
+  auto graph =
+      read(model_with_initializer(raw_tensor<uint8_t>("w", onnx::TensorProto::BOOL, {3}, {0, 2, 255})));
   EXPECT_THAT(values_of<bool>(constant_named(*graph, "w")->constant), ElementsAre(false, true, true));
 }
 
 Tensor read_typed(const std::function<void(onnx::TensorProto&)>& fill, int32_t data_type,
-                  std::vector<int64_t> dims) {
+                  const std::vector<int64_t>& dims) {
   onnx::TensorProto t;
   t.set_name("w");
   t.set_data_type(data_type);
@@ -362,20 +363,45 @@ Tensor read_typed(const std::function<void(onnx::TensorProto&)>& fill, int32_t d
 }
 
 TEST(OnnxReader, ReadsTypedFieldsOfEveryElementType) {
-  auto int32s = [](std::vector<int32_t> v) {
+  auto int32s = [](const std::vector<int32_t>& v) {
     return [v](onnx::TensorProto& t) {
       for (int32_t x : v) t.add_int32_data(x);
     };
   };
-  Tensor f32 = read_typed([](auto& t) { t.add_float_data(1.5f); t.add_float_data(-3.f); }, 1, {2});
+  Tensor f32 = read_typed(
+      [](auto& t) {
+        t.add_float_data(1.5f);
+        t.add_float_data(-3.f);
+      },
+      1, {2});
   EXPECT_THAT(values_of<float>(f32), ElementsAre(1.5f, -3.f));
-  Tensor f64 = read_typed([](auto& t) { t.add_double_data(0.25); t.add_double_data(-1e200); }, 11, {2});
+  Tensor f64 = read_typed(
+      [](auto& t) {
+        t.add_double_data(0.25);
+        t.add_double_data(-1e200);
+      },
+      11, {2});
   EXPECT_THAT(values_of<double>(f64), ElementsAre(0.25, -1e200));
-  Tensor i64 = read_typed([](auto& t) { t.add_int64_data(INT64_MIN); t.add_int64_data(5); }, 7, {2});
+  Tensor i64 = read_typed(
+      [](auto& t) {
+        t.add_int64_data(INT64_MIN);
+        t.add_int64_data(5);
+      },
+      7, {2});
   EXPECT_THAT(values_of<int64_t>(i64), ElementsAre(INT64_MIN, 5));
-  Tensor u64 = read_typed([](auto& t) { t.add_uint64_data(UINT64_MAX); t.add_uint64_data(5); }, 13, {2});
+  Tensor u64 = read_typed(
+      [](auto& t) {
+        t.add_uint64_data(UINT64_MAX);
+        t.add_uint64_data(5);
+      },
+      13, {2});
   EXPECT_THAT(values_of<uint64_t>(u64), ElementsAre(UINT64_MAX, 5u));
-  Tensor u32 = read_typed([](auto& t) { t.add_uint64_data(UINT32_MAX); t.add_uint64_data(5); }, 12, {2});
+  Tensor u32 = read_typed(
+      [](auto& t) {
+        t.add_uint64_data(UINT32_MAX);
+        t.add_uint64_data(5);
+      },
+      12, {2});
   EXPECT_THAT(values_of<uint32_t>(u32), ElementsAre(UINT32_MAX, 5u));
   EXPECT_THAT(values_of<int32_t>(read_typed(int32s({INT32_MIN, 9}), 6, {2})), ElementsAre(INT32_MIN, 9));
   EXPECT_THAT(values_of<int16_t>(read_typed(int32s({-32768, 32767}), 5, {2})), ElementsAre(-32768, 32767));
@@ -513,7 +539,8 @@ TEST(OnnxReader, FoldsConstantNodes) {
 TEST(OnnxReader, RejectsUnsupportedConstants) {
   onnx::ModelProto model = make_model();
   auto* g = model.mutable_graph();
-  add_attr(add_node(g, "Constant", {}, {"s"}, "text"), "value_string", onnx::AttributeProto::STRING)->set_s("a");
+  add_attr(add_node(g, "Constant", {}, {"s"}, "text"), "value_string", onnx::AttributeProto::STRING)
+      ->set_s("a");
   add_output(g, "s", onnx::TensorProto::STRING, {});
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("Constant node 'text'"), HasSubstr("value_string"),
                                        HasSubstr("string constants are not supported")));
@@ -522,8 +549,8 @@ TEST(OnnxReader, RejectsUnsupportedConstants) {
   c->clear_attribute();
   auto* sparse = add_attr(c, "sparse_value", onnx::AttributeProto::SPARSE_TENSOR)->mutable_sparse_tensor();
   sparse->add_dims(4);
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("Constant node 'text'"),
-                                       HasSubstr("sparse constants are not supported")));
+  EXPECT_THAT(read_error(model),
+              AllOf(HasSubstr("Constant node 'text'"), HasSubstr("sparse constants are not supported")));
 
   c->clear_attribute();
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("Constant node 'text'"), HasSubstr("exactly one")));
@@ -605,24 +632,26 @@ TEST(OnnxReader, ResolvesOuterValuesThroughNestedSubgraphs) {
   EXPECT_EQ(mul.inputs[1]->name, "t");
 
   add_node(then_g->mutable_node(1)->mutable_attribute(0)->mutable_g(), "Neg", {"nowhere"}, {"n"}, "lost");
-  EXPECT_THAT(read_error(model),
-              AllOf(HasSubstr("m.onnx: If node 'if': attribute 'then_branch': subgraph 'then_body': "
-                              "If node 'inner_if': attribute 'then_branch': subgraph 'inner_then_branch': "
-                              "Neg node 'lost'"),
-                    HasSubstr("input 0 'nowhere' is not defined in this subgraph nor in an enclosing graph")));
+  EXPECT_THAT(
+      read_error(model),
+      AllOf(HasSubstr("m.onnx: If node 'if': attribute 'then_branch': subgraph 'then_body': "
+                      "If node 'inner_if': attribute 'then_branch': subgraph 'inner_then_branch': "
+                      "Neg node 'lost'"),
+            HasSubstr("input 0 'nowhere' is not defined in this subgraph nor in an enclosing graph")));
 }
 
 TEST(OnnxReader, SubgraphValuesAreNotVisibleOutside) {
   onnx::ModelProto model = if_model();
   add_node(model.mutable_graph(), "Neg", {"t"}, {"z"}, "peek");  // t is local to then_body
   add_output(model.mutable_graph(), "z", onnx::TensorProto::FLOAT, {"3"});
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("Neg node 'peek'"), HasSubstr("input 0 't' is not defined")));
+  EXPECT_THAT(read_error(model),
+              AllOf(HasSubstr("Neg node 'peek'"), HasSubstr("input 0 't' is not defined")));
 }
 
 // ---- external data ----
 
 onnx::ModelProto external_model(const std::string& location, const std::string& offset = "",
-                                 const std::string& length = "") {
+                                const std::string& length = "") {
   onnx::TensorProto w;
   w.set_name("w");
   w.set_data_type(onnx::TensorProto::FLOAT);
@@ -686,8 +715,9 @@ TEST(OnnxReader, RejectsBadExternalData) {
   dir.write("w.bin", floats_bytes({1.f, 2.f, 3.f}));
   EXPECT_THAT(read_error(external_model("missing.bin"), dir.path()),
               AllOf(HasSubstr("initializer 'w'"), HasSubstr("missing.bin' does not exist")));
-  EXPECT_THAT(read_error(external_model("w.bin", "13"), dir.path()),
-              AllOf(HasSubstr("initializer 'w'"), HasSubstr("offset 13 is beyond the end"), HasSubstr("12 bytes")));
+  EXPECT_THAT(
+      read_error(external_model("w.bin", "13"), dir.path()),
+      AllOf(HasSubstr("initializer 'w'"), HasSubstr("offset 13 is beyond the end"), HasSubstr("12 bytes")));
   EXPECT_THAT(read_error(external_model("w.bin", "4", "12"), dir.path()),
               AllOf(HasSubstr("offset 4 + length 12 is beyond the end"), HasSubstr("12 bytes")));
   EXPECT_THAT(read_error(external_model("w.bin", "4"), dir.path()),
@@ -732,8 +762,8 @@ TEST(OnnxReader, RejectsUndefinedAndDuplicateValues) {
   add_input(g, "x", onnx::TensorProto::FLOAT, {"2"});
   add_node(g, "Add", {"x", "ghost"}, {"y"}, "add");
   add_output(g, "y", onnx::TensorProto::FLOAT, {"2"});
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("m.onnx: Add node 'add'"),
-                                       HasSubstr("input 1 'ghost' is not defined")));
+  EXPECT_THAT(read_error(model),
+              AllOf(HasSubstr("m.onnx: Add node 'add'"), HasSubstr("input 1 'ghost' is not defined")));
 
   g->mutable_node(0)->set_input(1, "x");
   add_node(g, "Neg", {"x"}, {"y"}, "neg");
@@ -741,16 +771,19 @@ TEST(OnnxReader, RejectsUndefinedAndDuplicateValues) {
                                        HasSubstr("output 0 of Add node 'add'")));
 
   g->mutable_node(1)->set_output(0, "x");
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("value 'x' is defined twice"), HasSubstr("graph input 'x'")));
+  EXPECT_THAT(read_error(model),
+              AllOf(HasSubstr("value 'x' is defined twice"), HasSubstr("graph input 'x'")));
 
   g->mutable_node(1)->set_output(0, "z");
   add_input(g, "x", onnx::TensorProto::FLOAT, {"2"});
-  EXPECT_THAT(read_error(model), HasSubstr("value 'x' is defined twice: by graph input 'x' and by graph input 'x'"));
+  EXPECT_THAT(read_error(model),
+              HasSubstr("value 'x' is defined twice: by graph input 'x' and by graph input 'x'"));
 
   g->mutable_input()->RemoveLast();
   *g->add_initializer() = float_tensor("c", {1}, {1.f});
   *g->add_initializer() = float_tensor("c", {1}, {2.f});
-  EXPECT_THAT(read_error(model), HasSubstr("value 'c' is defined twice: by initializer 'c' and by initializer"));
+  EXPECT_THAT(read_error(model),
+              HasSubstr("value 'c' is defined twice: by initializer 'c' and by initializer"));
 }
 
 TEST(OnnxReader, RejectsOutputsNobodyProduces) {
@@ -760,8 +793,9 @@ TEST(OnnxReader, RejectsOutputsNobodyProduces) {
   add_node(g, "Neg", {"x"}, {"y"});
   add_output(g, "y", onnx::TensorProto::FLOAT, {"2"});
   add_output(g, "lost", onnx::TensorProto::FLOAT, {"2"});
-  EXPECT_THAT(read_error(model),
-              HasSubstr("m.onnx: graph output 'lost' is not produced by any node, graph input or initializer"));
+  EXPECT_THAT(
+      read_error(model),
+      HasSubstr("m.onnx: graph output 'lost' is not produced by any node, graph input or initializer"));
 }
 
 TEST(OnnxReader, RejectsNodesOfDomainsWithoutImport) {
@@ -782,7 +816,8 @@ TEST(OnnxReader, RejectsSequenceValuesAndUnsupportedAttributes) {
   seq->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
   add_node(g, "Identity", {"seq"}, {"y"});
   add_output(g, "y", onnx::TensorProto::FLOAT, {});
-  EXPECT_THAT(read_error(model), HasSubstr("graph input 'seq' has a sequence type; only tensors are supported"));
+  EXPECT_THAT(read_error(model),
+              HasSubstr("graph input 'seq' has a sequence type; only tensors are supported"));
 
   set_type(g->mutable_input(0), onnx::TensorProto::FLOAT, {});
   auto* ref = add_attr(g->mutable_node(0), "alpha", onnx::AttributeProto::FLOAT);
@@ -895,8 +930,9 @@ TEST(OnnxReader, ExpandsNestedFunctionCallsWithDefaultAttributes) {
 
   // A function that calls itself.
   model.mutable_functions(1)->mutable_node(1)->set_op_type("Twice");
-  EXPECT_EQ(read_error(model), "m.onnx: local::Twice node 'Twice_0': model-local function 'local::Twice' "
-                              "calls itself (recursion is not supported)");
+  EXPECT_EQ(read_error(model),
+            "m.onnx: local::Twice node 'Twice_0': model-local function 'local::Twice' "
+            "calls itself (recursion is not supported)");
 }
 
 TEST(OnnxReader, ExpandsFunctionsWithSubgraphsUsingFunctionValues) {
@@ -946,8 +982,9 @@ TEST(OnnxReader, ExpandsFunctionsWithSubgraphsUsingFunctionValues) {
   EXPECT_EQ(else_branch.nodes()[0]->name, "Abs_0");
 
   model.mutable_functions(0)->mutable_node(0)->set_input(0, "Z");
-  EXPECT_THAT(read_error(model), HasSubstr("m.onnx: local::Pick node 'p': Relu node 'p/Relu_0': input 0 'p/Z' is "
-                                           "not defined"));
+  EXPECT_THAT(read_error(model),
+              HasSubstr("m.onnx: Relu node 'p/Relu_0' (of model-local function 'local::Pick'): "
+                        "input 0 'p/Z' is not defined"));
 }
 
 TEST(OnnxReader, RejectsModelsWithoutOpsetImports) {
@@ -963,8 +1000,8 @@ TEST(OnnxReader, RejectsModelsWithoutOpsetImports) {
 TEST(OnnxReader, ReadsTensorProtos) {
   onnx::TensorProto t = float_tensor("t", {2}, {1.f, -1.f});
   std::string bytes = t.SerializeAsString();
-  Tensor tensor = read_tensor_proto(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-                                    "t.pb");
+  Tensor tensor =
+      read_tensor_proto(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "t.pb");
   EXPECT_THAT(values_of<float>(tensor), ElementsAre(1.f, -1.f));
   std::string cut = bytes.substr(0, bytes.size() - 5);  // into float_data
   EXPECT_EQ(error_of([&] {
@@ -972,7 +1009,8 @@ TEST(OnnxReader, ReadsTensorProtos) {
             }),
             "t.pb: not a valid TensorProto (protobuf parse failed)");
 
-  Tensor x = read_tensor_proto_file(node_tests + "/test_conv_with_strides_padding/test_data_set_0/input_0.pb");
+  Tensor x =
+      read_tensor_proto_file(node_tests + "/test_conv_with_strides_padding/test_data_set_0/input_0.pb");
   EXPECT_EQ(x.type(), ElementType::f32);
   EXPECT_EQ(x.shape(), (Shape{1, 1, 7, 5}));
   std::vector<float> expected(35);
@@ -1028,7 +1066,8 @@ TEST(OnnxReader, ReadsModelsLargerThan64MiB) {
   const int64_t count = 18 * 1024 * 1024;  // 72 MiB of floats
   std::vector<float> weights(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) weights[static_cast<size_t>(i)] = static_cast<float>(i % 1000);
-  onnx::ModelProto model = model_with_initializer(raw_tensor("w", onnx::TensorProto::FLOAT, {count}, weights));
+  onnx::ModelProto model =
+      model_with_initializer(raw_tensor("w", onnx::TensorProto::FLOAT, {count}, weights));
   {
     std::ofstream out(dir.file("big.onnx"), std::ios::binary);
     ASSERT_TRUE(model.SerializeToOstream(&out));

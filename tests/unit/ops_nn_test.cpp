@@ -31,9 +31,11 @@ class NoSubgraphs : public graph::KernelEnv {
 // One node of `op` at `opset` in a graph of its own; inputs marked absent are omitted optional inputs,
 // outputs marked absent are omitted optional outputs.
 struct OneNode {
-  OneNode(const std::string& op, int64_t opset, std::vector<bool> inputs, std::vector<bool> outputs = {true}) {
+  OneNode(const std::string& op, int64_t opset, std::vector<bool> inputs,
+          std::vector<bool> outputs = {true}) {
     std::vector<graph::Value*> ins, outs;
-    for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(inputs[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      ins.push_back(inputs[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
     for (size_t i = 0; i < outputs.size(); ++i) {
       outs.push_back(outputs[i] ? g.add_value("out" + std::to_string(i)) : nullptr);
     }
@@ -71,7 +73,9 @@ struct OneNode {
 };
 
 Tensor f32(Shape shape, std::vector<float> values) { return Tensor::from<float>(std::move(shape), values); }
-Tensor i64(Shape shape, std::vector<int64_t> values) { return Tensor::from<int64_t>(std::move(shape), values); }
+Tensor i64(Shape shape, std::vector<int64_t> values) {
+  return Tensor::from<int64_t>(std::move(shape), values);
+}
 
 // 0, 1, 2, ... (n values) shifted by `offset` and wrapped modulo `mod` when mod > 0.
 std::vector<float> ramp(int64_t n, int64_t mod = 0, float offset = 0) {
@@ -80,13 +84,13 @@ std::vector<float> ramp(int64_t n, int64_t mod = 0, float offset = 0) {
   return v;
 }
 
-template <class T>
-std::vector<T> values_of(const Tensor& t) {
+template <class T> std::vector<T> values_of(const Tensor& t) {
   auto span = t.values<T>();
   return {span.begin(), span.end()};
 }
 
-void expect_floats(const Tensor& t, const Shape& shape, const std::vector<float>& expected, float tol = 1e-4f) {
+void expect_floats(const Tensor& t, const Shape& shape, const std::vector<float>& expected,
+                   float tol = 1e-4f) {
   EXPECT_EQ(t.shape(), shape);
   EXPECT_THAT(values_of<float>(t), Pointwise(FloatNear(tol), expected));
 }
@@ -106,12 +110,13 @@ PartialShape dyn_shape(std::vector<Dimension> dims) { return PartialShape(std::m
 
 TEST(NnConv, GroupedStridedAsymmetricPadsWithBias) {
   OneNode n("Conv", 11, {true, true, true});
-  n.attr("group", int64_t{2}).attr("strides", std::vector<int64_t>{2, 2}).attr("pads", std::vector<int64_t>{1, 0, 2, 1});
-  const auto y = n.run({f32({1, 4, 5, 5}, ramp(100, 7, -3)), f32({4, 2, 3, 3}, ramp(72, 5, -2)),
-                        f32({4}, {0.5f, -1, 2, 0})});
-  expect_floats(y[0], {1, 4, 3, 2},
-                {0.5, -11.5, -20.5, 29.5, 12.5, -8.5, -5, -4, 37, -10, -14, -12,
-                 9, -13, -16, 19, -1, 7, -13, 13, 38, 1, -4, -12});
+  n.attr("group", int64_t{2})
+      .attr("strides", std::vector<int64_t>{2, 2})
+      .attr("pads", std::vector<int64_t>{1, 0, 2, 1});
+  const auto y = n.run(
+      {f32({1, 4, 5, 5}, ramp(100, 7, -3)), f32({4, 2, 3, 3}, ramp(72, 5, -2)), f32({4}, {0.5f, -1, 2, 0})});
+  expect_floats(y[0], {1, 4, 3, 2}, {0.5, -11.5, -20.5, 29.5, 12.5, -8.5, -5,  -4, 37, -10, -14, -12,
+                                     9,   -13,   -16,   19,   -1,   7,    -13, 13, 38, 1,   -4,  -12});
 }
 
 TEST(NnConv, DilatedOneDimensional) {
@@ -121,14 +126,38 @@ TEST(NnConv, DilatedOneDimensional) {
   expect_floats(y[0], {1, 1, 8}, {10, 11, 12, 14, 16, 18, -10, -11});
 }
 
+TEST(NnConv, ThreeDimensionalWithPerDimAttributes) {
+  OneNode n("Conv", 11, {true, true});
+  n.attr("strides", std::vector<int64_t>{1, 2, 1})
+      .attr("pads", std::vector<int64_t>{1, 0, 0, 1, 0, 0})
+      .attr("dilations", std::vector<int64_t>{2, 1, 1});
+  const auto y = n.run({f32({2, 2, 3, 3, 3}, ramp(108, 5, -2)), f32({3, 2, 2, 2, 2}, ramp(48, 3, -1))});
+  expect_floats(y[0], {2, 3, 3, 1, 2}, {3, -3, 3,  7, -6, -1, 3,  4, -6, -1, 3, -3, -6, -1, 3, -6, 3,  4,
+                                        4, 3,  -6, 3, -1, -6, -3, 3, -1, -6, 4, 3,  -1, -6, 7, 3,  -3, 3});
+}
+
+TEST(NnConv, HalfPrecisionAccumulatesInFloat) {
+  OneNode n("Conv", 11, {true, true, true});
+  std::vector<float16> x, w;
+  for (int i = 0; i < 4; ++i) x.emplace_back(0.5f * static_cast<float>(i));
+  w = {float16(1.0f), float16(-2.0f)};
+  const auto y = n.run({Tensor::from<float16>({1, 1, 4}, x), Tensor::from<float16>({1, 1, 2}, w),
+                        Tensor::from<float16>({1}, {float16(0.25f)})});
+  ASSERT_EQ(y[0].type(), ElementType::f16);
+  std::vector<float> got;
+  for (float16 v : y[0].values<float16>()) got.push_back(static_cast<float>(v));
+  EXPECT_THAT(got, ElementsAre(-0.75f, -1.25f, -1.75f));
+}
+
 TEST(NnConv, AutoPadSameLowerAndUpperDifferInWhereThePadGoes) {
   // 1x1x4 input, kernel 2, stride 1: one pad, at the end (SAME_UPPER) or at the start (SAME_LOWER).
   for (const char* mode : {"SAME_UPPER", "SAME_LOWER"}) {
     OneNode n("Conv", 11, {true, true});
     n.attr("auto_pad", std::string(mode));
     const auto y = n.run({f32({1, 1, 4}, {1, 2, 3, 4}), f32({1, 1, 2}, {1, 10})});
-    const std::vector<float> expected = std::string(mode) == "SAME_UPPER" ? std::vector<float>{21, 32, 43, 4}
-                                                                          : std::vector<float>{10, 21, 32, 43};
+    const std::vector<float> expected = std::string(mode) == "SAME_UPPER"
+                                            ? std::vector<float>{21, 32, 43, 4}
+                                            : std::vector<float>{10, 21, 32, 43};
     expect_floats(y[0], {1, 1, 4}, expected);
   }
 }
@@ -156,15 +185,21 @@ TEST(NnConv, RejectsChannelMismatchBadAutoPadAndBadBias) {
   n.input(1, ElementType::f32, PartialShape(Shape{2, 3, 3, 3}));
   n.input(2, ElementType::f32, PartialShape(Shape{2}));
   EXPECT_THAT(error_of([&] { n.infer(); }), HasSubstr("channels"));
-  EXPECT_THAT(error_of([&] { n.run({f32({1, 4, 5, 5}, ramp(100)), f32({2, 3, 3, 3}, ramp(54)), Tensor()}); }),
+  EXPECT_THAT(error_of([&] {
+                n.run({f32({1, 4, 5, 5}, ramp(100)), f32({2, 3, 3, 3}, ramp(54)), Tensor()});
+              }),
               HasSubstr("Conv node 'n'"));
   n.attr("auto_pad", std::string("SAME"));
   EXPECT_THAT(error_of([&] { n.infer(); }), HasSubstr("auto_pad"));
   OneNode b("Conv", 11, {true, true, true});
-  EXPECT_THAT(error_of([&] { b.run({f32({1, 1, 3}, ramp(3)), f32({2, 1, 1}, {1, 1}), f32({3}, {1, 2, 3})}); }),
+  EXPECT_THAT(error_of([&] {
+                b.run({f32({1, 1, 3}, ramp(3)), f32({2, 1, 1}, {1, 1}), f32({3}, {1, 2, 3})});
+              }),
               HasSubstr("input B"));
   OneNode k("Conv", 11, {true, true});
-  EXPECT_THAT(error_of([&] { k.run({f32({1, 1, 2}, ramp(2)), f32({1, 1, 3}, {1, 1, 1})}); }),
+  EXPECT_THAT(error_of([&] {
+                k.run({f32({1, 1, 2}, ramp(2)), f32({1, 1, 3}, {1, 1, 1})});
+              }),
               HasSubstr("exceeds"));
 }
 
@@ -176,10 +211,10 @@ TEST(NnConvTranspose, StridesPadsOutputPadding) {
       .attr("pads", std::vector<int64_t>{1, 1, 1, 1})
       .attr("output_padding", std::vector<int64_t>{1, 1});
   const auto y = n.run({f32({1, 1, 3, 3}, ramp(9)), f32({1, 2, 3, 3}, ramp(18, 4, -1))});
-  expect_floats(y[0], {1, 2, 6, 6},
-                {0, 2, -1, 4, -2, 0, 0, 0, 2, 0, 4, 3, -3, 8, -4, 10, -5, 0, 6, 0, 8, 0, 10, 3,
-                 -6, 14, -7, 16, -8, 0, 12, 1, 14, 1, 16, -8, 0, -1, 0, -1, 0, 2, 3, 8, 3, 12, 3, 10,
-                 0, -1, 0, -1, 0, 5, 3, 20, 3, 24, 3, 16, 0, -1, 0, -1, 0, 8, -6, 14, -7, 16, -8, 0});
+  expect_floats(y[0], {1, 2, 6, 6}, {0, 2,  -1, 4,  -2, 0,  0,  0,  2,  0,  4,  3,  -3, 8,  -4, 10, -5, 0,
+                                     6, 0,  8,  0,  10, 3,  -6, 14, -7, 16, -8, 0,  12, 1,  14, 1,  16, -8,
+                                     0, -1, 0,  -1, 0,  2,  3,  8,  3,  12, 3,  10, 0,  -1, 0,  -1, 0,  5,
+                                     3, 20, 3,  24, 3,  16, 0,  -1, 0,  -1, 0,  8,  -6, 14, -7, 16, -8, 0});
 }
 
 TEST(NnConvTranspose, OutputShapeAttributeDrivesShapeInference) {
@@ -217,7 +252,9 @@ TEST(NnPool, MaxPoolIndicesRowAndColumnMajor) {
 
 TEST(NnPool, MaxPoolCeilModeDropsWindowsStartingInThePadding) {
   OneNode n("MaxPool", 12, {true});
-  n.attr("kernel_shape", std::vector<int64_t>{2}).attr("strides", std::vector<int64_t>{2}).attr("ceil_mode", int64_t{1});
+  n.attr("kernel_shape", std::vector<int64_t>{2})
+      .attr("strides", std::vector<int64_t>{2})
+      .attr("ceil_mode", int64_t{1});
   n.input(0, ElementType::f32, dyn_shape({1, Dimension::dynamic("c"), 5}));
   EXPECT_EQ(n.infer().shape, dyn_shape({1, Dimension::dynamic("c"), 3}));
   n.attr("pads", std::vector<int64_t>{1, 1});
@@ -256,6 +293,12 @@ TEST(NnPool, LpPoolAndGlobalPools) {
   avg.input(0, ElementType::f32, dyn_shape({Dimension::dynamic("b"), 2, Dimension(), 7}));
   EXPECT_EQ(avg.infer().shape, dyn_shape({Dimension::dynamic("b"), 2, 1, 1}));
   expect_floats(avg.run({f32({1, 2, 1, 3}, {1, 2, 6, -3, 0, 0})})[0], {1, 2, 1, 1}, {3, -1});
+  OneNode glp("GlobalLpPool", 2, {true});
+  glp.attr("p", int64_t{1});
+  expect_floats(glp.run({f32({1, 2, 2}, {3, -4, 0, 1})})[0], {1, 2, 1}, {7, 1});
+  OneNode lp_v1("LpPool", 1, {true});
+  lp_v1.attr("kernel_shape", std::vector<int64_t>{3}).attr("p", 2.0f);
+  expect_floats(lp_v1.run({f32({1, 1, 3}, {2, 3, 6})})[0], {1, 1, 1}, {7});
   OneNode mx("GlobalMaxPool", 1, {true});
   expect_floats(mx.run({f32({1, 2, 3}, {1, 2, 6, -3, -1, -2})})[0], {1, 2, 1}, {6, -1});
 }
@@ -271,8 +314,10 @@ TEST(NnPool, RejectsMissingKernelShapeAndRankMismatch) {
 TEST(NnPool, MaxUnpoolScattersAndHonoursOutputShape) {
   OneNode n("MaxUnpool", 11, {true, true, true});
   n.attr("kernel_shape", std::vector<int64_t>{2, 2}).attr("strides", std::vector<int64_t>{2, 2});
-  const auto y = n.run({f32({1, 1, 2, 2}, {5, 6, 7, 8}), i64({1, 1, 2, 2}, {5, 7, 13, 15}), i64({4}, {1, 1, 5, 5})});
-  expect_floats(y[0], {1, 1, 5, 5}, {0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0});
+  const auto y =
+      n.run({f32({1, 1, 2, 2}, {5, 6, 7, 8}), i64({1, 1, 2, 2}, {5, 7, 13, 15}), i64({4}, {1, 1, 5, 5})});
+  expect_floats(y[0], {1, 1, 5, 5},
+                {0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0});
   OneNode bad("MaxUnpool", 11, {true, true});
   bad.attr("kernel_shape", std::vector<int64_t>{2});
   EXPECT_THAT(error_of([&] { bad.run({f32({1, 1, 1}, {1}), i64({1, 1, 1}, {7})}); }), HasSubstr("index 7"));
@@ -290,10 +335,19 @@ TEST(NnNorm, BatchNormalizationInferenceAndTraining) {
   OneNode training("BatchNormalization", 15, {true, true, true, true, true}, {true, true, true});
   training.attr("training_mode", int64_t{1});
   const auto y = training.run(in);
-  expect_floats(y[0], {2, 2, 2}, {-1.212677f, -0.727606f, -1.425353f, -0.455212f, 0.727606f, 1.212677f, 2.455212f,
-                                  3.425353f});
+  expect_floats(y[0], {2, 2, 2},
+                {-1.212677f, -0.727606f, -1.425353f, -0.455212f, 0.727606f, 1.212677f, 2.455212f, 3.425353f});
   expect_floats(y[1], {2}, {2.15f, 5.05f});
   expect_floats(y[2], {2}, {1.325f, 4.025f});
+}
+
+TEST(NnNorm, BatchNormalizationPerElementParametersBeforeOpset9) {
+  OneNode n("BatchNormalization", 7, {true, true, true, true, true});
+  n.attr("spatial", int64_t{0}).attr("epsilon", 1.0f);
+  const Tensor ones = f32({2, 2}, {1, 1, 1, 1});
+  const auto y = n.run({f32({1, 2, 2}, {1, 2, 3, 4}), f32({2, 2}, {1, 2, 3, 4}), f32({2, 2}, {0, 0, 0, 0}),
+                        ones, f32({2, 2}, {3, 3, 3, 3})});
+  expect_floats(y[0], {1, 2, 2}, {0, 1, 3, 6});
 }
 
 TEST(NnNorm, BatchNormalizationRejectsTrainingOutputsWithoutTrainingMode) {
@@ -333,14 +387,19 @@ TEST(NnNorm, GroupNormalizationPerGroupThenPerChannelParameters) {
   const Tensor x = f32({1, 4, 2}, {1, 2, 3, 5, 0, 0, 4, 8});
   OneNode v21("GroupNormalization", 21, {true, true, true});
   v21.attr("num_groups", int64_t{2});
-  expect_floats(v21.run({x, f32({4}, {1, 2, 3, 4}), f32({4}, {0, 0, 1, 1})})[0], {1, 4, 2},
-                {-1.183213f, -0.5070914f, 0.3380609f, 3.042548f, -1.713601f, -1.713601f, 2.206045f, 7.030224f});
+  expect_floats(
+      v21.run({x, f32({4}, {1, 2, 3, 4}), f32({4}, {0, 0, 1, 1})})[0], {1, 4, 2},
+      {-1.183213f, -0.5070914f, 0.3380609f, 3.042548f, -1.713601f, -1.713601f, 2.206045f, 7.030224f});
   OneNode v18("GroupNormalization", 18, {true, true, true});
   v18.attr("num_groups", int64_t{2});
-  expect_floats(v18.run({x, f32({2}, {1, 2}), f32({2}, {0, 1})})[0], {1, 4, 2},
-                {-1.183213f, -0.5070914f, 0.1690305f, 1.521274f, -0.8090672f, -0.8090672f, 1.603022f, 4.015112f});
+  expect_floats(
+      v18.run({x, f32({2}, {1, 2}), f32({2}, {0, 1})})[0], {1, 4, 2},
+      {-1.183213f, -0.5070914f, 0.1690305f, 1.521274f, -0.8090672f, -0.8090672f, 1.603022f, 4.015112f});
   v18.attr("num_groups", int64_t{3});
-  EXPECT_THAT(error_of([&] { v18.run({x, f32({3}, {1, 1, 1}), f32({3}, {0, 0, 0})}); }), HasSubstr("divisible"));
+  EXPECT_THAT(error_of([&] {
+                v18.run({x, f32({3}, {1, 1, 1}), f32({3}, {0, 0, 0})});
+              }),
+              HasSubstr("divisible"));
 }
 
 TEST(NnNorm, LpNormalizationMeanVarianceNormalizationLrn) {
@@ -356,7 +415,8 @@ TEST(NnNorm, LpNormalizationMeanVarianceNormalizationLrn) {
                 {-1.212678f, -0.727607f, -1.153113f, -0.733799f, 0.727607f, 1.212678f, 0.524142f, 1.362770f});
   OneNode lrn("LRN", 13, {true});
   lrn.attr("size", int64_t{2}).attr("alpha", 0.1f).attr("beta", 0.75f);
-  expect_floats(lrn.run({f32({1, 3, 1, 1}, {1, 2, 3})})[0], {1, 3, 1, 1}, {0.8458970f, 1.3737795f, 2.2703628f});
+  expect_floats(lrn.run({f32({1, 3, 1, 1}, {1, 2, 3})})[0], {1, 3, 1, 1},
+                {0.8458970f, 1.3737795f, 2.2703628f});
   OneNode bad("LpNormalization", 1, {true});
   bad.attr("p", int64_t{3});
   EXPECT_THAT(error_of([&] { bad.run({f32({1}, {1})}); }), HasSubstr("'p'"));
@@ -371,8 +431,8 @@ TEST(NnMatMul, VectorOperandsAndBatchBroadcast) {
   expect_floats(a.run({v, m})[0], {2, 2}, {16, 22, 52, 58});
   OneNode b("MatMul", 13, {true, true});
   expect_floats(b.run({f32({2, 1, 2, 3}, ramp(12)), f32({3, 3, 2}, ramp(18))})[0], {2, 3, 2, 2},
-                {10, 13, 28, 40, 28, 31, 100, 112, 46, 49, 172, 184, 46, 67, 64, 94, 172, 193, 244, 274, 298, 319,
-                 424, 454});
+                {10, 13, 28, 40, 28,  31,  100, 112, 46,  49,  172, 184,
+                 46, 67, 64, 94, 172, 193, 244, 274, 298, 319, 424, 454});
   OneNode ints("MatMul", 13, {true, true});
   const auto y = ints.run({Tensor::from<int32_t>({1, 2}, {3, -4}), Tensor::from<int32_t>({2, 1}, {5, 6})});
   EXPECT_THAT(values_of<int32_t>(y[0]), ElementsAre(-9));
@@ -393,8 +453,9 @@ TEST(NnMatMul, InfersPartialBroadcastShapes) {
 TEST(NnGemm, TransposesScalesAndBroadcastsBias) {
   OneNode n("Gemm", 13, {true, true, true});
   n.attr("transA", int64_t{1}).attr("transB", int64_t{1}).attr("alpha", 0.5f).attr("beta", 2.0f);
-  expect_floats(n.run({f32({3, 2}, {1, 2, 3, 4, 5, 6}), f32({2, 3}, {1, 0, 2, 0, 1, -1}), f32({2}, {10, 20})})[0],
-                {2, 2}, {25.5f, 39, 27, 39});
+  expect_floats(
+      n.run({f32({3, 2}, {1, 2, 3, 4, 5, 6}), f32({2, 3}, {1, 0, 2, 0, 1, -1}), f32({2}, {10, 20})})[0],
+      {2, 2}, {25.5f, 39, 27, 39});
   n.input(0, ElementType::f32, dyn_shape({Dimension(), Dimension::dynamic("m")}));
   n.input(1, ElementType::f32, PartialShape(Shape{4, 3}));
   n.input(2, ElementType::f32, PartialShape(Shape{3, 2}));
@@ -414,18 +475,20 @@ TEST(NnGemm, CIsOptionalFromOpset11) {
 TEST(NnSoftmax, CoercedTo2DBeforeOpset13) {
   const Tensor x = f32({2, 2, 2}, {0, 1, 2, 3, -1, 0, 5, 2});
   OneNode old("Softmax", 11, {true});
-  expect_floats(old.run({x})[0], {2, 2, 2},
-                {0.0320586f, 0.08714432f, 0.2368828f, 0.6439143f, 0.002340645f, 0.006362534f, 0.9442838f,
-                 0.04701312f});
+  expect_floats(
+      old.run({x})[0], {2, 2, 2},
+      {0.0320586f, 0.08714432f, 0.2368828f, 0.6439143f, 0.002340645f, 0.006362534f, 0.9442838f, 0.04701312f});
   OneNode v13("Softmax", 13, {true});
   v13.attr("axis", int64_t{1});
-  expect_floats(v13.run({x})[0], {2, 2, 2},
-                {0.1192029f, 0.1192029f, 0.880797f, 0.880797f, 0.002472623f, 0.1192029f, 0.9975274f, 0.880797f});
+  expect_floats(
+      v13.run({x})[0], {2, 2, 2},
+      {0.1192029f, 0.1192029f, 0.880797f, 0.880797f, 0.002472623f, 0.1192029f, 0.9975274f, 0.880797f});
 }
 
 TEST(NnSoftmax, LogSoftmaxAndHardmax) {
   OneNode log("LogSoftmax", 13, {true});
-  expect_floats(log.run({f32({1, 3}, {1000, 1000, 1000})})[0], {1, 3}, {-1.0986123f, -1.0986123f, -1.0986123f});
+  expect_floats(log.run({f32({1, 3}, {1000, 1000, 1000})})[0], {1, 3},
+                {-1.0986123f, -1.0986123f, -1.0986123f});
   OneNode hard("Hardmax", 13, {true});
   hard.attr("axis", int64_t{0});
   expect_floats(hard.run({f32({2, 3}, {1, 5, 3, 4, 5, 0})})[0], {2, 3}, {0, 1, 1, 1, 0, 0});
@@ -456,8 +519,8 @@ TEST(NnEinsum, DiagonalTraceAndEllipsisBroadcast) {
   OneNode ell("Einsum", 12, {true, true});
   ell.attr("equation", std::string("...ij, ...jk -> ...ik"));
   expect_floats(ell.run({f32({2, 1, 2, 3}, ramp(12)), f32({3, 3, 2}, ramp(18))})[0], {2, 3, 2, 2},
-                {10, 13, 28, 40, 28, 31, 100, 112, 46, 49, 172, 184, 46, 67, 64, 94, 172, 193, 244, 274, 298, 319,
-                 424, 454});
+                {10, 13, 28, 40, 28,  31,  100, 112, 46,  49,  172, 184,
+                 46, 67, 64, 94, 172, 193, 244, 274, 298, 319, 424, 454});
   ell.input(0, ElementType::f32, dyn_shape({Dimension::dynamic("b"), 1, 2, 3}));
   ell.input(1, ElementType::f32, dyn_shape({3, 3, Dimension()}));
   EXPECT_EQ(ell.infer().shape, dyn_shape({Dimension::dynamic("b"), 3, 2, Dimension()}));
@@ -468,9 +531,15 @@ TEST(NnEinsum, RejectsBadEquations) {
   n.attr("equation", std::string("ij,jk->ix"));
   EXPECT_THAT(error_of([&] { n.run({f32({1, 2}, {1, 2}), f32({2, 1}, {1, 2})}); }), HasSubstr("'x'"));
   n.attr("equation", std::string("ij,jk"));
-  EXPECT_THAT(error_of([&] { n.run({f32({1, 2}, {1, 2}), f32({3, 1}, {1, 2, 3})}); }), HasSubstr("label 'j'"));
+  EXPECT_THAT(error_of([&] {
+                n.run({f32({1, 2}, {1, 2}), f32({3, 1}, {1, 2, 3})});
+              }),
+              HasSubstr("label 'j'"));
   n.attr("equation", std::string("ij->i"));
-  EXPECT_THAT(error_of([&] { n.run({f32({1, 2}, {1, 2}), f32({2, 1}, {1, 2})}); }), HasSubstr("1 input terms"));
+  EXPECT_THAT(error_of([&] {
+                n.run({f32({1, 2}, {1, 2}), f32({2, 1}, {1, 2})});
+              }),
+              HasSubstr("1 input terms"));
   n.attr("equation", std::string("i$,j"));
   EXPECT_THAT(error_of([&] { n.run({f32({1, 2}, {1, 2}), f32({2}, {1, 2})}); }), HasSubstr("'$'"));
 }
@@ -504,7 +573,9 @@ TEST(NnLayout, Col2ImSumsOverlappingBlocks) {
   n.input(1, ElementType::i64, PartialShape(Shape{2}), i64({2}, {3, 3}));
   n.input(2, ElementType::i64, PartialShape(Shape{2}), i64({2}, {2, 2}));
   EXPECT_EQ(n.infer().shape, dyn_shape({Dimension::dynamic("n"), 2, 3, 3}));
-  EXPECT_THAT(error_of([&] { n.run({f32({1, 4, 3}, ramp(12)), i64({2}, {3, 3}), i64({2}, {2, 2})}); }),
+  EXPECT_THAT(error_of([&] {
+                n.run({f32({1, 4, 3}, ramp(12)), i64({2}, {3, 3}), i64({2}, {2, 2})});
+              }),
               HasSubstr("blocks"));
 }
 
@@ -520,7 +591,9 @@ TEST(NnConv, DeformConvWithZeroOffsetsIsConv) {
   OneNode half("DeformConv", 19, {true, true, true});
   const auto y = half.run({x, f32({1, 1, 1, 1}, {1}), f32({1, 2, 3, 3}, std::vector<float>(18, 0.5f))});
   expect_floats(y[0], {1, 1, 3, 3}, {2, 3, 1.75f, 5, 6, 3.25f, 3.25f, 3.75f, 2});
-  EXPECT_THAT(error_of([&] { half.run({x, w, f32({1, 2, 2, 2}, std::vector<float>(8, 0))}); }),
+  EXPECT_THAT(error_of([&] {
+                half.run({x, w, f32({1, 2, 2, 2}, std::vector<float>(8, 0))});
+              }),
               HasSubstr("offset"));
 }
 

@@ -45,7 +45,8 @@ struct OneNode {
 
   // Validates, then runs the reference kernel.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
-    EXPECT_NE(node->schema, nullptr) << node->op_type << " is not registered for opset " << node->opset_version;
+    EXPECT_NE(node->schema, nullptr) << node->op_type << " is not registered for opset "
+                                     << node->opset_version;
     if (node->schema->validate) node->schema->validate(*node);
     NoSubgraphs env;
     return node->schema->reference(*node, inputs, env);
@@ -82,8 +83,7 @@ inline std::string error_of(const std::function<void()>& f) {
   return "no error";
 }
 
-template <class T>
-std::vector<T> values_of(const Tensor& t) {
+template <class T> std::vector<T> values_of(const Tensor& t) {
   auto span = t.values<T>();
   return {span.begin(), span.end()};
 }

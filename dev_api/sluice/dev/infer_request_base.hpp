@@ -24,14 +24,15 @@ class InferRequestBase : public IInferRequest {
   // Computes the outputs (in port order) from the inputs (in port order, validated). Output tensors may
   // be new or may be the ones `preset_outputs` holds (a non-empty entry is a tensor the user bound: the
   // device may write into it directly and return it).
-  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset_outputs) = 0;
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs,
+                                  const std::vector<Tensor>& preset_outputs) = 0;
 
  private:
   void check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const;
 
   std::vector<PortInfo> inputs_;
   std::vector<PortInfo> outputs_;
-  mutable std::vector<Tensor> input_tensors_;  // bound by set_tensor, or allocated by get_tensor
+  mutable std::vector<Tensor> input_tensors_;   // bound by set_tensor, or allocated by get_tensor
   mutable std::vector<Tensor> output_tensors_;  // results of the last inference, or bound by the user
   std::vector<bool> output_bound_;  // the user set this output's tensor: results are written into it
 };

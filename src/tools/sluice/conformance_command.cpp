@@ -1,5 +1,3 @@
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -8,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -28,7 +27,8 @@ namespace fs = std::filesystem;
 
 // Every test_* folder of the directory, sorted by name.
 std::vector<fs::path> list_cases(const std::string& tests_dir) {
-  SLUICE_CHECK(fs::is_directory(tests_dir), tests_dir, ": no such directory (expected a folder of test_* cases)");
+  SLUICE_CHECK(fs::is_directory(tests_dir), tests_dir,
+               ": no such directory (expected a folder of test_* cases)");
   std::vector<fs::path> cases;
   for (const auto& entry : fs::directory_iterator(tests_dir)) {
     if (entry.is_directory() && entry.path().filename().string().rfind("test_", 0) == 0) {
@@ -118,7 +118,8 @@ void write_json(const std::string& path, const std::string& device, const std::v
 }
 
 // Prints the results that differ from the expectations; returns how many do.
-int report_unexpected(const std::vector<CaseResult>& results, const std::map<std::string, std::string>& expected,
+int report_unexpected(const std::vector<CaseResult>& results,
+                      const std::map<std::string, std::string>& expected,
                       const std::set<std::string>& all_names) {
   int unexpected = 0;
   for (const CaseResult& result : results) {
@@ -134,7 +135,8 @@ int report_unexpected(const std::vector<CaseResult>& results, const std::map<std
     }
   }
   for (const auto& [name, reason] : expected) {
-    if (!all_names.count(name)) std::cout << "note: " << name << " is listed but is not a case of the folder\n";
+    if (!all_names.count(name))
+      std::cout << "note: " << name << " is listed but is not a case of the folder\n";
   }
   return unexpected;
 }
@@ -168,8 +170,8 @@ int run_conformance_command(const ConformanceOptions& options) {
     for (const fs::path& path : all_cases) all_names.insert(path.filename().string());
     exit_code = report_unexpected(results, expected, all_names) == 0 ? 0 : 1;
   }
-  std::cout << counts[CaseResult::Status::pass] << " passed, " << counts[CaseResult::Status::fail] << " failed, "
-            << counts[CaseResult::Status::skip] << " skipped" << std::endl;
+  std::cout << counts[CaseResult::Status::pass] << " passed, " << counts[CaseResult::Status::fail]
+            << " failed, " << counts[CaseResult::Status::skip] << " skipped" << std::endl;
   return exit_code;
 }
 

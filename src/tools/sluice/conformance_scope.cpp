@@ -62,8 +62,8 @@ std::optional<std::string> check_attribute(const onnx::AttributeProto& attribute
   return reason;
 }
 
-std::optional<std::string> check_values(const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values,
-                                        const char* kind) {
+std::optional<std::string> check_values(
+    const google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>& values, const char* kind) {
   for (const auto& value : values) {
     if (auto reason = check_type(value.type(), std::string(kind) + " '" + value.name() + "'")) return reason;
   }
@@ -75,14 +75,16 @@ std::optional<std::string> check_graph(const onnx::GraphProto& graph) {
   if (!reason) reason = check_values(graph.output(), "output");
   if (!reason) reason = check_values(graph.value_info(), "value");
   for (int i = 0; !reason && i < graph.initializer_size(); ++i) {
-    reason = check_data_type(graph.initializer(i).data_type(), "initializer '" + graph.initializer(i).name() + "'");
+    reason = check_data_type(graph.initializer(i).data_type(),
+                             "initializer '" + graph.initializer(i).name() + "'");
   }
   if (!reason && graph.sparse_initializer_size() > 0) reason = "the graph has sparse initializers";
   for (int i = 0; !reason && i < graph.node_size(); ++i) {
     const onnx::NodeProto& node = graph.node(i);
     std::string what = node.op_type() + " node '" + node.name() + "'";
     reason = check_domain(node.domain(), what);
-    for (int a = 0; !reason && a < node.attribute_size(); ++a) reason = check_attribute(node.attribute(a), what);
+    for (int a = 0; !reason && a < node.attribute_size(); ++a)
+      reason = check_attribute(node.attribute(a), what);
   }
   return reason;
 }

@@ -6,11 +6,12 @@
 
 // The file's bytes in read-only data, between two local symbols.
 __asm__(
-    ".pushsection .rodata.sluice_default_model, \"a\", @progbits\n"
+    ".pushsection .rodata.sluice_default_model, \"a\", %progbits\n"
     ".balign 64\n"
-    ".type sluice_default_model_begin, @object\n"
+    ".type sluice_default_model_begin, %object\n"
     "sluice_default_model_begin:\n"
-    ".incbin \"" SLUICE_DEFAULT_MODEL_PATH "\"\n"
+    ".incbin \"" SLUICE_DEFAULT_MODEL_PATH
+    "\"\n"
     "sluice_default_model_end:\n"
     ".popsection\n");
 

@@ -31,7 +31,8 @@ void print_opsets(const std::map<std::string, int64_t>& opsets) {
 // Most used first, then by name.
 void print_operator_histogram(const std::map<std::string, int>& counts) {
   std::vector<std::pair<std::string, int>> sorted(counts.begin(), counts.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   int total = 0;
   for (const auto& entry : sorted) total += entry.second;
   std::cout << "operators (" << total << " nodes, " << sorted.size() << " types):\n";
@@ -51,8 +52,8 @@ int run_info_command(const InfoOptions& options) {
   print_opsets(model.opsets());
   print_operator_histogram(model.operator_counts());
   std::vector<std::string> unsupported = model.unsupported_operators();
-  std::cout << "unsupported operators: " << (unsupported.empty() ? "none" : std::to_string(unsupported.size()))
-            << '\n';
+  std::cout << "unsupported operators: "
+            << (unsupported.empty() ? "none" : std::to_string(unsupported.size())) << '\n';
   for (const std::string& op : unsupported) std::cout << "  " << op << '\n';
   return 0;
 }

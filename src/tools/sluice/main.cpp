@@ -1,6 +1,5 @@
 // The `sluice` command-line tool: devices, model info, one inference, the ONNX conformance suite.
 #include <CLI/CLI.hpp>
-
 #include <exception>
 #include <iostream>
 #include <string>
@@ -23,8 +22,8 @@ void add_run_options(CLI::App& app, RunOptions& options) {
   app.add_option("MODEL", options.model_path, "the ONNX model file (default: the built-in model)");
   app.add_option("-d,--device", options.device, "the device (default: CPU if available, else REF)");
   app.add_option("-i,--input", options.inputs,
-                 "NAME=FILE.npy: an input's data (inputs not given get seeded random data: reals in "
-                 "[-1, 1], integers in [0, 9], booleans)")
+                 "NAME=FILE.npy: an input's data (f32 files are accepted for bf16 inputs; inputs not given "
+                 "get seeded random data: reals in [-1, 1], integers in [0, 9], booleans)")
       ->type_name("NAME=FILE");
   app.add_option("-s,--shape", options.shapes,
                  "NAME=DIMS: a static shape for an input with dynamic dimensions, e.g. x=1,3,224,224")
@@ -57,9 +56,8 @@ int run_selected(const CLI::App& app, const InfoOptions& info, const RunOptions&
   return sluice::tool::run_conformance_command(conformance);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// Parses the command line and runs the subcommand; exceptions other than CLI11's escape to main.
+int run_main(int argc, char** argv) {
   CLI::App app{"sluice: runs ONNX models with the Sluice inference runtime"};
   app.name("sluice");
   app.require_subcommand(1, 1);
@@ -72,7 +70,6 @@ int main(int argc, char** argv) {
   add_conformance_options(
       *app.add_subcommand("conformance", "run the ONNX backend node tests of a folder on a device"),
       conformance);
-
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -83,9 +80,14 @@ int main(int argc, char** argv) {
     sluice::tool::print_error(std::string(e.what()) + " (run 'sluice --help' for usage)");
     return 2;
   }
+  return run_selected(app, info, run, conformance);
+}
 
+}  // namespace
+
+int main(int argc, char** argv) {
   try {
-    return run_selected(app, info, run, conformance);
+    return run_main(argc, argv);
   } catch (const std::exception& e) {
     sluice::tool::print_error(e.what());
   } catch (...) {

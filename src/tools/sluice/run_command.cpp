@@ -25,7 +25,8 @@ double milliseconds_since(Clock::time_point start) {
 }
 
 // "NAME=VALUE" options as a map; a repeated name is an error.
-std::map<std::string, std::string> parse_named(const std::vector<std::string>& items, const std::string& flag) {
+std::map<std::string, std::string> parse_named(const std::vector<std::string>& items,
+                                               const std::string& flag) {
   std::map<std::string, std::string> named;
   for (const std::string& item : items) {
     auto [name, value] = split_key_value(item, flag);
@@ -77,10 +78,12 @@ std::map<std::string, Tensor> read_input_files(const Model& model, const std::ve
   for (const auto& [name, path] : parse_named(items, "-i")) {
     const PortInfo& port = find_input(model, name, "-i");
     Tensor tensor = util::read_npy(path);
-    SLUICE_CHECK(tensor.type() == port.type, "-i ", name, "=", path, ": the file holds ", to_string(tensor.type()),
-                 " data, input '", name, "' expects ", to_string(port.type));
+    if (port.type == ElementType::bf16 && tensor.type() == ElementType::f32) tensor = narrow_to_bf16(tensor);
+    SLUICE_CHECK(tensor.type() == port.type, "-i ", name, "=", path, ": the file holds ",
+                 to_string(tensor.type()), " data, input '", name, "' expects ", to_string(port.type));
     SLUICE_CHECK(port.shape.accepts(tensor.shape()), "-i ", name, "=", path, ": the file's shape ",
-                 to_string(tensor.shape()), " does not fit input '", name, "' of shape ", port.shape.to_string());
+                 to_string(tensor.shape()), " does not fit input '", name, "' of shape ",
+                 port.shape.to_string());
     tensors.emplace(name, tensor);
   }
   return tensors;
@@ -100,8 +103,9 @@ void apply_shapes(Model& model, const std::vector<std::string>& shape_items,
   }
   if (!shapes.empty()) model.reshape(shapes);
   for (const PortInfo& port : model.inputs()) {
-    SLUICE_CHECK(port.shape.is_static(), "input '", port.name, "' has the dynamic shape ", port.shape.to_string(),
-                 ": give its data with -i ", port.name, "=FILE.npy or its shape with -s ", port.name, "=DIMS");
+    SLUICE_CHECK(port.shape.is_static(), "input '", port.name, "' has the dynamic shape ",
+                 port.shape.to_string(), ": give its data with -i ", port.name,
+                 "=FILE.npy or its shape with -s ", port.name, "=DIMS");
   }
 }
 
@@ -111,8 +115,14 @@ AnyMap parse_properties(const std::vector<std::string>& items) {
   return properties;
 }
 
-void write_outputs(const std::string& dir, const std::vector<PortInfo>& outputs, const InferRequest& request) {
-  std::filesystem::create_directories(dir);
+void make_output_dir(const std::string& dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  SLUICE_CHECK(!error, "-o ", dir, ": cannot create the folder: ", error.message());
+}
+
+void write_outputs(const std::string& dir, const std::vector<PortInfo>& outputs,
+                   const InferRequest& request) {
   std::set<std::string> used;
   for (size_t i = 0; i < outputs.size(); ++i) {
     std::string base = sanitize_file_name(outputs[i].name);
@@ -132,6 +142,7 @@ int run_run_command(const RunOptions& options) {
   Core core;
   std::string device = choose_device(core, options.device);
   AnyMap properties = parse_properties(options.properties);
+  if (!options.output_dir.empty()) make_output_dir(options.output_dir);
 
   auto start = Clock::now();
   Model model = options.model_path.empty() ? core.read_model(default_model_bytes())

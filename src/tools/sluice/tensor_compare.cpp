@@ -26,7 +26,8 @@ bool reals_match(double actual, double expected, const Tolerance& tolerance) {
 template <class T>
 std::optional<std::string> compare_values(const T* actual, const T* expected, const Shape& shape,
                                           const Tolerance& tolerance) {
-  constexpr bool real = std::is_floating_point_v<T> || std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
+  constexpr bool real =
+      std::is_floating_point_v<T> || std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
   using Wide = std::conditional_t<real, double, std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
   size_t count = static_cast<size_t>(shape_size(shape));
   size_t mismatches = 0, first = 0, worst = 0;
@@ -37,8 +38,8 @@ std::optional<std::string> compare_values(const T* actual, const T* expected, co
       a = static_cast<float>(actual[i]);
       e = static_cast<float>(expected[i]);
     } else {
-      a = static_cast<Wide>(actual[i]);
-      e = static_cast<Wide>(expected[i]);
+      a = static_cast<Wide>(actual[i]);    // NOLINT(bugprone-signed-char-misuse): int8 elements are numbers
+      e = static_cast<Wide>(expected[i]);  // NOLINT(bugprone-signed-char-misuse)
     }
     bool match = real ? reals_match(static_cast<double>(a), static_cast<double>(e), tolerance) : a == e;
     if (match) continue;
@@ -76,7 +77,8 @@ std::optional<std::string> compare_values(const T* actual, const T* expected, co
 }
 
 template <class T>
-std::optional<std::string> compare_as(const Tensor& actual, const Tensor& expected, const Tolerance& tolerance) {
+std::optional<std::string> compare_as(const Tensor& actual, const Tensor& expected,
+                                      const Tolerance& tolerance) {
   return compare_values(static_cast<const T*>(actual.data()), static_cast<const T*>(expected.data()),
                         expected.shape(), tolerance);
 }

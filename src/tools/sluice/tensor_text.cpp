@@ -9,8 +9,7 @@ namespace sluice::tool {
 namespace {
 
 // Calls fn with a typed pointer to the tensor's elements.
-template <class Fn>
-void visit_elements(const Tensor& tensor, Fn&& fn) {
+template <class Fn> void visit_elements(const Tensor& tensor, Fn&& fn) {
   void* data = tensor.data();
   switch (tensor.type()) {
     case ElementType::f32: return fn(static_cast<float*>(data));
@@ -35,8 +34,7 @@ template <class T>
 constexpr bool is_real_v = std::is_same_v<T, float> || std::is_same_v<T, double> ||
                            std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>;
 
-template <class T>
-double as_double(T value) {
+template <class T> double as_double(T value) {
   if constexpr (std::is_same_v<T, float16> || std::is_same_v<T, bfloat16>) {
     return static_cast<float>(value);
   } else {
@@ -44,8 +42,7 @@ double as_double(T value) {
   }
 }
 
-template <class T>
-std::string value_text(T value) {
+template <class T> std::string value_text(T value) {
   std::ostringstream out;
   if constexpr (std::is_same_v<T, bool>) {
     out << (value ? "true" : "false");
@@ -116,6 +113,14 @@ Tensor widen_for_npy(const Tensor& tensor) {
   auto target = wide.values<float>();
   for (size_t i = 0; i < source.size(); ++i) target[i] = static_cast<float>(source[i]);
   return wide;
+}
+
+Tensor narrow_to_bf16(const Tensor& tensor) {
+  Tensor narrow(ElementType::bf16, tensor.shape());
+  auto source = tensor.values<float>();
+  auto target = narrow.values<bfloat16>();
+  for (size_t i = 0; i < source.size(); ++i) target[i] = bfloat16(source[i]);
+  return narrow;
 }
 
 }  // namespace sluice::tool

@@ -19,5 +19,7 @@ std::string summarize(const Tensor& tensor, size_t shown = 8);
 
 // The tensor converted to f32 (for bf16, which .npy cannot hold); other types are returned as they are.
 Tensor widen_for_npy(const Tensor& tensor);
+// An f32 tensor converted to bf16 (round to nearest even), for bf16 inputs given as f32 .npy files.
+Tensor narrow_to_bf16(const Tensor& tensor);
 
 }  // namespace sluice::tool

@@ -1,9 +1,12 @@
 # Runs one sluice CLI command and checks its outcome; used by the cli tests (cli_tests.cmake) as
 #   cmake -DSLUICE=<binary> -DARGS=<args separated by '|'> -DEXPECT=success|error
 #         [-DMATCH=<regex the output must match>] [-DFILES=<files that must exist, '|'-separated>]
-#         [-DSAME=<produced file>|<expected file>] [-DCLEAN=<folder removed first>] -P check_cli.cmake
+#         [-DSAME=<produced file>|<expected file>] [-DCLEAN=<folder removed first>]
+#         [-DFILE_MATCH=<file>|<regex its content must match>] -P check_cli.cmake
+# (so arguments cannot contain "|").
 # EXPECT=error: the exit code must be a non-zero number (not a crash) and stderr exactly one line
 # "sluice: error: ..." matching MATCH. EXPECT=success: exit code 0 and stdout matching MATCH.
+# EXPECT=failure: exit code 1, nothing on stderr and stdout matching MATCH (results that are not errors).
 cmake_minimum_required(VERSION 3.25)
 
 if(DEFINED CLEAN)
@@ -21,6 +24,13 @@ if(EXPECT STREQUAL "success")
   if(DEFINED MATCH AND NOT out MATCHES "${MATCH}")
     message(FATAL_ERROR "stdout does not match '${MATCH}'\n${context}")
   endif()
+elseif(EXPECT STREQUAL "failure")
+  if(NOT rc STREQUAL "1" OR NOT err STREQUAL "")
+    message(FATAL_ERROR "expected exit code 1 and an empty stderr\n${context}")
+  endif()
+  if(DEFINED MATCH AND NOT out MATCHES "${MATCH}")
+    message(FATAL_ERROR "stdout does not match '${MATCH}'\n${context}")
+  endif()
 elseif(EXPECT STREQUAL "error")
   if(NOT rc MATCHES "^[0-9]+$" OR rc STREQUAL "0")
     message(FATAL_ERROR "expected a non-zero exit code (and no crash)\n${context}")
@@ -32,7 +42,7 @@ elseif(EXPECT STREQUAL "error")
     message(FATAL_ERROR "stderr does not match '${MATCH}'\n${context}")
   endif()
 else()
-  message(FATAL_ERROR "EXPECT must be success or error, got '${EXPECT}'")
+  message(FATAL_ERROR "EXPECT must be success, failure or error, got '${EXPECT}'")
 endif()
 
 if(DEFINED FILES)
@@ -50,5 +60,15 @@ if(DEFINED SAME)
   execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${produced}" "${expected}" RESULT_VARIABLE diff)
   if(NOT diff EQUAL 0)
     message(FATAL_ERROR "${produced} differs from ${expected}\n${context}")
+  endif()
+endif()
+if(DEFINED FILE_MATCH)
+  string(FIND "${FILE_MATCH}" "|" bar)
+  string(SUBSTRING "${FILE_MATCH}" 0 ${bar} checked_file)
+  math(EXPR bar "${bar} + 1")
+  string(SUBSTRING "${FILE_MATCH}" ${bar} -1 file_regex)
+  file(READ "${checked_file}" content)
+  if(NOT content MATCHES "${file_regex}")
+    message(FATAL_ERROR "${checked_file} does not match '${file_regex}':\n${content}\n${context}")
   endif()
 endif()
