@@ -13,12 +13,6 @@
 
 namespace sluice::frontend::detail {
 
-// "FLOAT", "STRING", "FLOAT8E4M3FN", ... for an ONNX TensorProto data type; "data type N" when unknown.
-std::string onnx_type_name(int32_t data_type);
-// Maps an ONNX TensorProto data type to an element type. Throws sluice::Error starting with `what` (such
-// as "initializer 'w'") for types the runtime does not support ("string tensors are not supported").
-ElementType element_type_from_onnx(int32_t data_type, const std::string& what);
-
 // Converts a TensorProto to an owned tensor: raw_data, the typed fields or external data resolved
 // against base_dir (empty: external data is rejected). Errors start with `what`.
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir,

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "frontend/onnx_internal.hpp"
+#include "graph/onnx_data_types.hpp"
 
 namespace sluice::frontend::detail {
 
@@ -18,33 +19,6 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "raw_data is read as little-endian");
 
 namespace fs = std::filesystem;
-
-enum OnnxType : int32_t {
-  kUndefined = 0,
-  kFloat = 1,
-  kUint8 = 2,
-  kInt8 = 3,
-  kUint16 = 4,
-  kInt16 = 5,
-  kInt32 = 6,
-  kInt64 = 7,
-  kString = 8,
-  kBool = 9,
-  kFloat16 = 10,
-  kDouble = 11,
-  kUint32 = 12,
-  kUint64 = 13,
-  kComplex64 = 14,
-  kComplex128 = 15,
-  kBfloat16 = 16,
-  kFloat8E4M3FN = 17,
-  kFloat8E4M3FNUZ = 18,
-  kFloat8E5M2 = 19,
-  kFloat8E5M2FNUZ = 20,
-  kUint4 = 21,
-  kInt4 = 22,
-  kFloat4E2M1 = 23,
-};
 
 // The largest tensor accepted, in bytes: far beyond any real model, small enough to never overflow.
 constexpr uint64_t max_tensor_bytes = uint64_t{1} << 48;
@@ -272,73 +246,9 @@ Tensor from_external(const onnx::TensorProto& proto, const std::string& base_dir
 
 }  // namespace
 
-std::string onnx_type_name(int32_t data_type) {
-  switch (data_type) {
-    case kUndefined: return "UNDEFINED";
-    case kFloat: return "FLOAT";
-    case kUint8: return "UINT8";
-    case kInt8: return "INT8";
-    case kUint16: return "UINT16";
-    case kInt16: return "INT16";
-    case kInt32: return "INT32";
-    case kInt64: return "INT64";
-    case kString: return "STRING";
-    case kBool: return "BOOL";
-    case kFloat16: return "FLOAT16";
-    case kDouble: return "DOUBLE";
-    case kUint32: return "UINT32";
-    case kUint64: return "UINT64";
-    case kComplex64: return "COMPLEX64";
-    case kComplex128: return "COMPLEX128";
-    case kBfloat16: return "BFLOAT16";
-    case kFloat8E4M3FN: return "FLOAT8E4M3FN";
-    case kFloat8E4M3FNUZ: return "FLOAT8E4M3FNUZ";
-    case kFloat8E5M2: return "FLOAT8E5M2";
-    case kFloat8E5M2FNUZ: return "FLOAT8E5M2FNUZ";
-    case kUint4: return "UINT4";
-    case kInt4: return "INT4";
-    case kFloat4E2M1: return "FLOAT4E2M1";
-    default: return "data type " + std::to_string(data_type);
-  }
-}
-
-ElementType element_type_from_onnx(int32_t data_type, const std::string& what) {
-  switch (data_type) {
-    case kFloat: return ElementType::f32;
-    case kUint8: return ElementType::u8;
-    case kInt8: return ElementType::i8;
-    case kUint16: return ElementType::u16;
-    case kInt16: return ElementType::i16;
-    case kInt32: return ElementType::i32;
-    case kInt64: return ElementType::i64;
-    case kBool: return ElementType::boolean;
-    case kFloat16: return ElementType::f16;
-    case kDouble: return ElementType::f64;
-    case kUint32: return ElementType::u32;
-    case kUint64: return ElementType::u64;
-    case kBfloat16: return ElementType::bf16;
-    case kUndefined: throw_error(what, ": has no element type (data type UNDEFINED)");
-    case kString: throw_error(what, ": string tensors are not supported (data type STRING)");
-    case kComplex64:
-    case kComplex128:
-      throw_error(what, ": complex tensors are not supported (data type ", onnx_type_name(data_type), ")");
-    case kFloat8E4M3FN:
-    case kFloat8E4M3FNUZ:
-    case kFloat8E5M2:
-    case kFloat8E5M2FNUZ:
-      throw_error(what, ": 8-bit float tensors are not supported (data type ", onnx_type_name(data_type),
-                  ")");
-    case kUint4:
-    case kInt4:
-    case kFloat4E2M1:
-      throw_error(what, ": 4-bit tensors are not supported (data type ", onnx_type_name(data_type), ")");
-    default: throw_error(what, ": unknown ONNX data type ", data_type);
-  }
-}
-
 Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base_dir,
                          const std::string& what) {
-  ElementType type = element_type_from_onnx(proto.data_type(), what);
+  ElementType type = graph::element_type_from_onnx(proto.data_type(), what);
   SLUICE_CHECK(!proto.has_segment(), what, ": segmented tensors are not supported");
   Layout layout = layout_of(proto, type, what);
   if (proto.data_location() == onnx::TensorProto::EXTERNAL)
@@ -371,8 +281,8 @@ DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& 
     return declared;
   }
   const auto& tensor_type = type.tensor_type();
-  if (tensor_type.elem_type() != kUndefined) {
-    declared.type = element_type_from_onnx(tensor_type.elem_type(), what);
+  if (tensor_type.elem_type() != onnx::TensorProto::UNDEFINED) {
+    declared.type = graph::element_type_from_onnx(tensor_type.elem_type(), what);
   }
   if (!tensor_type.has_shape()) return declared;
   std::vector<Dimension> dims;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "graph/onnx_data_types.hpp"
+
 namespace sluice::ops {
 
 std::vector<int64_t> to_int64s(const Tensor& tensor) {
@@ -102,6 +104,10 @@ void infer_broadcast(InferContext& ctx) {
     shape = broadcast_partial_shapes(shape, ctx.input_shape(i), ctx.node);
   }
   ctx.set_output(0, ctx.input_type(0), std::move(shape));
+}
+
+ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
+  return graph::element_type_from_onnx(code, node.describe() + ": attribute '" + attr + "'");
 }
 
 std::string where(const Node& node) { return node.describe() + ": "; }

@@ -115,6 +115,10 @@ template <class F> void for_each_broadcast(const Shape& a, const Shape& b, const
 void infer_same_as_input(InferContext& ctx);  // output 0 = input 0's type and shape
 void infer_broadcast(InferContext& ctx);      // output 0: input 0's type, broadcast of all input shapes
 
+// The element type an attribute names by onnx.TensorProto.DataType code (Cast's 'to', 'dtype', ...);
+// throws naming the node and attribute for codes Sluice has no type for.
+ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
+
 // Builds the error prefix for a node: "Conv node 'conv1': ".
 std::string where(const Node& node);
 

@@ -8,66 +8,25 @@
 #include <string_view>
 #include <variant>
 
+#include "graph/onnx_data_types.hpp"
 #include "ops/elementwise_util.hpp"
 
 namespace sluice::ops::elementwise {
 
 namespace {
 
-// onnx.TensorProto.DataType codes and names, indexed by code; undefined where Sluice has no type.
-struct OnnxType {
-  std::string_view name;
-  ElementType type;
-};
-constexpr std::array<OnnxType, 24> onnx_types = {{
-    {"UNDEFINED", ElementType::undefined},
-    {"FLOAT", ElementType::f32},
-    {"UINT8", ElementType::u8},
-    {"INT8", ElementType::i8},
-    {"UINT16", ElementType::u16},
-    {"INT16", ElementType::i16},
-    {"INT32", ElementType::i32},
-    {"INT64", ElementType::i64},
-    {"STRING", ElementType::undefined},
-    {"BOOL", ElementType::boolean},
-    {"FLOAT16", ElementType::f16},
-    {"DOUBLE", ElementType::f64},
-    {"UINT32", ElementType::u32},
-    {"UINT64", ElementType::u64},
-    {"COMPLEX64", ElementType::undefined},
-    {"COMPLEX128", ElementType::undefined},
-    {"BFLOAT16", ElementType::bf16},
-    {"FLOAT8E4M3FN", ElementType::undefined},
-    {"FLOAT8E4M3FNUZ", ElementType::undefined},
-    {"FLOAT8E5M2", ElementType::undefined},
-    {"FLOAT8E5M2FNUZ", ElementType::undefined},
-    {"UINT4", ElementType::undefined},
-    {"INT4", ElementType::undefined},
-    {"FLOAT4E2M1", ElementType::undefined},
-}};
-
-ElementType element_type_of_code(const Node& node, int64_t code) {
-  SLUICE_CHECK(code >= 0 && code < static_cast<int64_t>(onnx_types.size()), where(node), "attribute 'to' is ",
-               code, ", which is not an onnx.TensorProto.DataType code");
-  const OnnxType& entry = onnx_types[static_cast<size_t>(code)];
-  SLUICE_CHECK(entry.type != ElementType::undefined, where(node), "attribute 'to' is ", code, " (",
-               entry.name, "): casting to ", entry.name,
-               " is not supported; expected a float, integer or bool type");
-  return entry.type;
-}
-
 // The target type of a Cast node: `to` is a DataType code, or its name in opset 1 models.
 ElementType cast_target(const Node& node) {
   SLUICE_CHECK(node.has_attr("to"), where(node), "attribute 'to' is required but missing");
   if (std::holds_alternative<std::string>(node.attributes.at("to"))) {
     const std::string name = node.attr_string("to");
-    for (size_t code = 0; code < onnx_types.size(); ++code) {
-      if (onnx_types[code].name == name) return element_type_of_code(node, static_cast<int64_t>(code));
+    if (const graph::OnnxDataType* entry = graph::find_onnx_data_type(name)) {
+      return element_type_from_onnx_code(entry->code, node, "to");
     }
     throw_error(where(node), "attribute 'to' is '", name,
                 "', which is not an onnx.TensorProto.DataType name");
   }
-  return element_type_of_code(node, node.attr_int("to"));
+  return element_type_from_onnx_code(node.attr_int("to"), node, "to");
 }
 
 bfloat16 truncate_to_bfloat16(float value) {

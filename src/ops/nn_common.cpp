@@ -5,15 +5,10 @@
 namespace sluice::ops::nn {
 
 ElementType floating_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
-  switch (code) {
-    case 1: return ElementType::f32;
-    case 10: return ElementType::f16;
-    case 11: return ElementType::f64;
-    case 16: return ElementType::bf16;
-    default: break;
-  }
-  throw_error(where(node), "attribute '", attr, "' = ", code,
-              " is not a floating type code; expected 1 (float), 10 (float16), 11 (double) or 16 (bfloat16)");
+  const ElementType type = element_type_from_onnx_code(code, node, attr);
+  SLUICE_CHECK(is_floating(type), where(node), "attribute '", attr, "' = ", code, " (", to_string(type),
+               ") is not a floating type; expected 1 (float), 10 (float16), 11 (double) or 16 (bfloat16)");
+  return type;
 }
 
 namespace {

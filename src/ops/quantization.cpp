@@ -23,33 +23,6 @@ IntRange int_range(ElementType type) {
   throw_error("int_range: element type ", to_string(type), " is not a quantized integer type");
 }
 
-ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
-  switch (code) {
-    case 1: return ElementType::f32;
-    case 2: return ElementType::u8;
-    case 3: return ElementType::i8;
-    case 4: return ElementType::u16;
-    case 5: return ElementType::i16;
-    case 6: return ElementType::i32;
-    case 7: return ElementType::i64;
-    case 9: return ElementType::boolean;
-    case 10: return ElementType::f16;
-    case 11: return ElementType::f64;
-    case 12: return ElementType::u32;
-    case 13: return ElementType::u64;
-    case 16: return ElementType::bf16;
-    default: break;
-  }
-  const char* name = code == 8                  ? "string"
-                     : code == 14 || code == 15 ? "complex"
-                     : code >= 17 && code <= 20 ? "float8"
-                     : code == 21 || code == 22 ? "int4"
-                     : code == 23               ? "float4"
-                                                : "unknown";
-  throw_error(where(node), "attribute '", attr, "' = ", code, " (", name,
-              ") is not supported: Sluice has no such element type");
-}
-
 double round_to_precision(double v, ElementType type) {
   switch (type) {
     case ElementType::f32: return static_cast<float>(v);

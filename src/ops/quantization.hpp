@@ -17,10 +17,6 @@ struct IntRange {
 };
 IntRange int_range(ElementType type);
 
-// The element type named by an ONNX TensorProto data type code. Throws naming the node and attribute for
-// codes Sluice has no element type for (float8, int4, float4, string, complex), saying so.
-ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
-
 // Rounds v to the nearest value representable in `type` (f32, f16, bf16 or f64), as numpy does when it
 // stores an intermediate result in that type.
 double round_to_precision(double v, ElementType type);

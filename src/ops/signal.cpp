@@ -328,7 +328,7 @@ struct CosineWindow {
 
 ElementType output_datatype(const Node& node) {
   const ElementType t =
-      quant::element_type_from_onnx_code(node.attr_int("output_datatype", 1), node, "output_datatype");
+      element_type_from_onnx_code(node.attr_int("output_datatype", 1), node, "output_datatype");
   SLUICE_CHECK(t != ElementType::boolean, where(node),
                "attribute 'output_datatype' names boolean; expected a "
                "numeric type");

@@ -84,28 +84,6 @@ std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t ra
   return out;
 }
 
-ElementType element_type_from_onnx(int64_t code, const Node& node, const std::string& attr) {
-  switch (code) {
-    case 1: return ElementType::f32;
-    case 2: return ElementType::u8;
-    case 3: return ElementType::i8;
-    case 4: return ElementType::u16;
-    case 5: return ElementType::i16;
-    case 6: return ElementType::i32;
-    case 7: return ElementType::i64;
-    case 9: return ElementType::boolean;
-    case 10: return ElementType::f16;
-    case 11: return ElementType::f64;
-    case 12: return ElementType::u32;
-    case 13: return ElementType::u64;
-    case 16: return ElementType::bf16;
-    default: break;
-  }
-  throw_error(where(node), "attribute '", attr, "' names ONNX data type ", code,
-              ", which Sluice does not support (supported: float, double, float16, bfloat16, bool and "
-              "the 8- to 64-bit integers)");
-}
-
 Dimension multiply_dims(const Dimension& a, const Dimension& b) {
   if (a.is_static() && b.is_static()) return Dimension(a.extent() * b.extent());
   if (a.is_static() && a.extent() == 1) return b;

@@ -48,10 +48,6 @@ double kernel_scalar_double(const Tensor& tensor, const Node& node, const std::s
 std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t rank, const Node& node,
                                     const std::string& what);
 
-// The element type of an ONNX TensorProto data type code (EyeLike's dtype and the like); throws naming
-// the node and attribute for codes Sluice has no type for.
-ElementType element_type_from_onnx(int64_t code, const Node& node, const std::string& attr);
-
 // Dimension arithmetic that keeps what is known: a * b is static when both are, and is the other side
 // (symbol included) when one side is the static extent 1.
 Dimension multiply_dims(const Dimension& a, const Dimension& b);

@@ -150,7 +150,8 @@ void add_onehot(OpRegistry& registry, int64_t since, bool negative_indices) {
 // ----------------------------------------------------------------------------------------------- EyeLike
 
 ElementType eyelike_type(const Node& node, ElementType input_type) {
-  return node.has_attr("dtype") ? element_type_from_onnx(node.attr_int("dtype"), node, "dtype") : input_type;
+  return node.has_attr("dtype") ? element_type_from_onnx_code(node.attr_int("dtype"), node, "dtype")
+                                : input_type;
 }
 
 void add_eyelike(OpRegistry& registry) {

@@ -25,7 +25,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-const std::string node_tests = "/work/shared/onnx-node-tests";
+const std::string node_tests = SLUICE_SOURCE_DIR "/../shared/onnx-node-tests";
 
 // ---- building models with the protobuf API ----
 
@@ -469,7 +469,7 @@ TEST(OnnxReader, RejectsUnsupportedElementTypes) {
   add_node(g, "Identity", {"x8"}, {"y"});
   add_output(g, "y", 17, {"2"});
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("graph input 'x8'"),
-                                       HasSubstr("8-bit float tensors are not supported (data type "
+                                       HasSubstr("8-bit float (float8) tensors are not supported (data type "
                                                  "FLOAT8E4M3FN)")));
   model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(22);
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("graph input 'x8'"), HasSubstr("4-bit"), HasSubstr("INT4")));
