@@ -175,16 +175,20 @@ void infer_if(InferContext& ctx) {
   const ElementType cond_type = ctx.input_type(0);
   SLUICE_CHECK(cond_type == ElementType::undefined || cond_type == ElementType::boolean, where(node),
                "input 'cond' has element type ", to_string(cond_type), "; expected boolean");
-  const std::vector<TypedShape> then_out = body_outputs(ctx, node.attr_graph("then_branch"), {});
-  const std::vector<TypedShape> else_out = body_outputs(ctx, node.attr_graph("else_branch"), {});
   std::optional<bool> cond;
   if (const Tensor* value = ctx.input_value(0)) cond = scalar_bool(*value, node, "input 'cond'");
-  for (size_t i = 0; i < node.outputs.size() && i < then_out.size() && i < else_out.size(); ++i) {
-    if (cond) {
-      const TypedShape& taken = *cond ? then_out[i] : else_out[i];
-      ctx.set_output(i, taken.first, taken.second);
-      continue;
+  if (cond) {
+    // Only the branch that runs is inferred: the other may be invalid for these inputs (and never runs).
+    const std::vector<TypedShape> taken =
+        body_outputs(ctx, node.attr_graph(*cond ? "then_branch" : "else_branch"), {});
+    for (size_t i = 0; i < node.outputs.size() && i < taken.size(); ++i) {
+      ctx.set_output(i, taken[i].first, taken[i].second);
     }
+    return;
+  }
+  const std::vector<TypedShape> then_out = body_outputs(ctx, node.attr_graph("then_branch"), {});
+  const std::vector<TypedShape> else_out = body_outputs(ctx, node.attr_graph("else_branch"), {});
+  for (size_t i = 0; i < node.outputs.size() && i < then_out.size() && i < else_out.size(); ++i) {
     const ElementType type = common_type(then_out[i].first, else_out[i].first, node,
                                          "output " + std::to_string(i) + " of else_branch");
     ctx.set_output(i, type, generalize(then_out[i].second, else_out[i].second));

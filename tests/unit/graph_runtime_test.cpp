@@ -209,3 +209,67 @@ TEST(Model, UnsupportedOperatorsListedTogether) {
     EXPECT_THAT(e.what(), HasSubstr("Other (com.example"));
   }
 }
+
+namespace {
+
+// A branch for an If over outer value "x": Neg(x), or x + [1,2,3] (which does not broadcast with [2]).
+graph::GraphPtr make_branch(graph::Graph* parent, bool valid) {
+  auto branch = std::make_shared<graph::Graph>();
+  branch->name = valid ? "then" : "else";
+  branch->parent = parent;
+  branch->opset_imports = parent->opset_imports;
+  graph::Value* x = branch->add_value("x");
+  x->outer = true;
+  graph::Value* out = branch->add_value(valid ? "negated" : "bad_sum");
+  if (valid) {
+    branch->add_node("Neg", "", {x}, {out}, "neg");
+  } else {
+    graph::Value* c = branch->add_value("c3");
+    c->constant = Tensor::from<float>({3}, {1.0f, 2.0f, 3.0f});
+    c->type = ElementType::f32;
+    c->shape = PartialShape(Shape{3});
+    branch->add_node("Add", "", {x, c}, {out}, "bad_add");
+  }
+  branch->outputs().push_back(out);
+  return branch;
+}
+
+}  // namespace
+
+TEST(Passes, IfWithConstantConditionInfersOnlyTheBranchThatRuns) {
+  auto g = std::make_shared<graph::Graph>();
+  g->name = "if_test";
+  g->opset_imports[""] = 17;
+  graph::Value* x = g->add_value("x");
+  x->type = ElementType::f32;
+  x->shape = PartialShape(Shape{2});
+  x->is_graph_input = true;
+  g->inputs().push_back(x);
+  graph::Value* cond = g->add_value("cond");
+  cond->constant = Tensor::scalar<bool>(true);
+  cond->type = ElementType::boolean;
+  cond->shape = PartialShape(Shape{});
+  graph::Value* y = g->add_value("y");
+  graph::Node* node = g->add_node("If", "", {cond}, {y}, "if");
+  node->attributes["then_branch"] = make_branch(g.get(), true);
+  node->attributes["else_branch"] = make_branch(g.get(), false);
+  g->outputs().push_back(y);
+  Model model = dev::make_model(g);
+  EXPECT_EQ(model.output(0).shape.to_string(), "[2]");
+  Core core;
+  InferRequest request = core.compile_model(model, "REF").create_infer_request();
+  request.set_tensor("x", Tensor::from<float>({2}, {1.0f, -2.0f}));
+  request.infer();
+  EXPECT_THAT(request.get_tensor("y").values<float>(), ::testing::ElementsAre(-1.0f, 2.0f));
+
+  // With the condition unknown, the invalid branch is an error at read time, naming its node.
+  cond->constant = Tensor();
+  cond->is_graph_input = true;
+  g->inputs().push_back(cond);
+  try {
+    dev::make_model(g);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("bad_add"));
+  }
+}
