@@ -1,4 +1,5 @@
-// NonMaxSuppression, RoiAlign (opset 10 and 16) and Det; the grid operators are in misc_grid.cpp.
+// NonMaxSuppression, RoiAlign (opset 10 and 16) and Det; the grid operators are in misc_grid.cpp, the text
+// and optional ones in misc_text.cpp.
 #include "ops/misc.hpp"
 
 #include <algorithm>
@@ -399,6 +400,7 @@ void register_misc_ops(OpRegistry& registry) {
   ops::misc::register_roi_align(registry);
   ops::misc::register_det(registry);
   ops::misc::register_grid_ops(registry);
+  ops::misc::register_text_ops(registry);
 }
 
 }  // namespace sluice::graph
