@@ -1,20 +1,19 @@
 // If, Loop and Scan: the kernels' iteration logic (with a KernelEnv that computes the bodies in C++),
 // shape inference from the bodies' declared outputs, and validation.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <functional>
 #include <string>
 #include <vector>
 
-#include "graph/graph.hpp"
-#include "graph/op_registry.hpp"
+#include "ops_one_node_harness.hpp"
 
 namespace sluice {
 namespace {
 
 using graph::Graph;
 using graph::GraphPtr;
+using ops_test::error_of;
+using ops_test::OneNode;
+using ops_test::values_of;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -60,54 +59,6 @@ GraphPtr make_body(const std::string& name, const std::vector<ValueDecl>& inputs
   return g;
 }
 
-struct FlowNode {
-  FlowNode(const std::string& op, int64_t opset, std::vector<bool> present, size_t outputs) {
-    std::vector<graph::Value*> ins;
-    for (size_t i = 0; i < present.size(); ++i) {
-      ins.push_back(present[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
-    }
-    std::vector<graph::Value*> outs;
-    for (size_t i = 0; i < outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i)));
-    node = g.add_node(op, "", ins, outs, "flow");
-    node->opset_version = opset;
-    node->schema = graph::OpRegistry::instance().find("", op, opset);
-  }
-
-  void body(const std::string& attr, const GraphPtr& body) {
-    body->parent = &g;
-    node->attributes[attr] = body;
-  }
-
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, FunctionEnv& env) {
-    EXPECT_NE(node->schema, nullptr);
-    if (node->schema->validate) node->schema->validate(*node);
-    return node->schema->reference(*node, inputs, env);
-  }
-
-  void input(size_t i, ElementType type, PartialShape shape, Tensor value = {}) {
-    node->inputs[i]->type = type;
-    node->inputs[i]->shape = std::move(shape);
-    node->inputs[i]->constant = std::move(value);
-  }
-
-  graph::Graph g;
-  graph::Node* node = nullptr;
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-template <class T> std::vector<T> values_of(const Tensor& t) {
-  auto span = t.values<T>();
-  return {span.begin(), span.end()};
-}
-
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out(ElementType::f32, a.shape());
   for (int64_t i = 0; i < a.size(); ++i) out.data<float>()[i] = a.data<float>()[i] + b.data<float>()[i];
@@ -117,13 +68,13 @@ Tensor add(const Tensor& a, const Tensor& b) {
 // ---- If ----
 
 struct IfFixture {
-  IfFixture() : n("If", 11, {true}, 1) {
+  IfFixture() : n("If", {true}, 1, 11) {
     then_body = make_body("then", {}, {{ElementType::f32, PartialShape{2}}});
     else_body = make_body("else", {}, {{ElementType::f32, PartialShape{3}}});
-    n.body("then_branch", then_body);
-    n.body("else_branch", else_body);
+    n.subgraph("then_branch", then_body);
+    n.subgraph("else_branch", else_body);
   }
-  FlowNode n;
+  OneNode n;
   GraphPtr then_body;
   GraphPtr else_body;
 };
@@ -157,14 +108,14 @@ TEST(If, InferMergesBranchesUnlessConditionIsConstant) {
 }
 
 TEST(If, RejectsMismatchedBranches) {
-  FlowNode n("If", 11, {true}, 1);
-  n.body("then_branch", make_body("t", {}, {{ElementType::f32, PartialShape{2}}}));
-  n.body("else_branch", make_body("e", {}, {{ElementType::i64, PartialShape{2}}}));
+  OneNode n("If", {true}, 1, 11);
+  n.subgraph("then_branch", make_body("t", {}, {{ElementType::f32, PartialShape{2}}}));
+  n.subgraph("else_branch", make_body("e", {}, {{ElementType::i64, PartialShape{2}}}));
   n.input(0, ElementType::boolean, PartialShape(Shape{}));
   EXPECT_THAT(error_of([&] { graph::infer_node(*n.node); }), HasSubstr("element type i64"));
-  FlowNode m("If", 11, {true}, 1);
-  m.body("then_branch", make_body("t", {}, {{ElementType::f32, PartialShape{2}}}));
-  m.body("else_branch", make_body("e", {}, {}));
+  OneNode m("If", {true}, 1, 11);
+  m.subgraph("then_branch", make_body("t", {}, {{ElementType::f32, PartialShape{2}}}));
+  m.subgraph("else_branch", make_body("e", {}, {}));
   m.input(0, ElementType::boolean, PartialShape(Shape{}));
   EXPECT_THAT(error_of([&] { graph::infer_node(*m.node); }), HasSubstr("'else_branch' has 0 outputs"));
 }
@@ -189,8 +140,8 @@ std::vector<Tensor> loop_step(const Graph&, const std::vector<Tensor>& in) {
 }
 
 TEST(Loop, StopsWhenTheConditionTurnsFalse) {
-  FlowNode n("Loop", 11, {true, true, true}, 2);
-  n.body("body", loop_body());
+  OneNode n("Loop", {true, true, true}, 2, 11);
+  n.subgraph("body", loop_body());
   FunctionEnv env(loop_step);
   const auto out =
       n.run({Tensor::scalar<int64_t>(5), Tensor::scalar<bool>(true), Tensor::from<float>({1}, {1})}, env);
@@ -201,8 +152,8 @@ TEST(Loop, StopsWhenTheConditionTurnsFalse) {
 }
 
 TEST(Loop, WithoutConditionRunsTheTripCount) {
-  FlowNode n("Loop", 11, {true, false, true}, 2);
-  n.body("body", loop_body());
+  OneNode n("Loop", {true, false, true}, 2, 11);
+  n.subgraph("body", loop_body());
   FunctionEnv env(loop_step);
   const auto out = n.run({Tensor::scalar<int64_t>(5), Tensor(), Tensor::from<float>({1}, {1})}, env);
   EXPECT_EQ(env.runs, 5);
@@ -211,8 +162,8 @@ TEST(Loop, WithoutConditionRunsTheTripCount) {
 }
 
 TEST(Loop, ZeroIterationsUseTheInferredScanShape) {
-  FlowNode n("Loop", 11, {true, true, true}, 2);
-  n.body("body", loop_body());
+  OneNode n("Loop", {true, true, true}, 2, 11);
+  n.subgraph("body", loop_body());
   n.input(0, ElementType::i64, PartialShape(Shape{}));
   n.input(1, ElementType::boolean, PartialShape(Shape{}));
   n.input(2, ElementType::f32, PartialShape{1});
@@ -228,8 +179,8 @@ TEST(Loop, ZeroIterationsUseTheInferredScanShape) {
 }
 
 TEST(Loop, InferStaticTripCountWithoutCondition) {
-  FlowNode n("Loop", 11, {true, false, true}, 2);
-  n.body("body", loop_body());
+  OneNode n("Loop", {true, false, true}, 2, 11);
+  n.subgraph("body", loop_body());
   n.input(0, ElementType::i64, PartialShape(Shape{}), Tensor::scalar<int64_t>(4));
   n.input(2, ElementType::f32, PartialShape{1});
   graph::infer_node(*n.node);
@@ -238,21 +189,21 @@ TEST(Loop, InferStaticTripCountWithoutCondition) {
 }
 
 TEST(Loop, Errors) {
-  FlowNode endless("Loop", 11, {false, false, true}, 2);
-  endless.body("body", loop_body());
+  OneNode endless("Loop", {false, false, true}, 2, 11);
+  endless.subgraph("body", loop_body());
   FunctionEnv env(loop_step);
   EXPECT_THAT(error_of([&] {
                 endless.run({Tensor(), Tensor(), Tensor::from<float>({1}, {1})}, env);
               }),
               HasSubstr("would never end"));
-  FlowNode wrong("Loop", 11, {true, true}, 2);
-  wrong.body("body", loop_body());
+  OneNode wrong("Loop", {true, true}, 2, 11);
+  wrong.subgraph("body", loop_body());
   EXPECT_THAT(error_of([&] {
                 wrong.run({Tensor::scalar<int64_t>(1), Tensor::scalar<bool>(true)}, env);
               }),
               HasSubstr("'body' has 3 inputs; expected 2"));
-  FlowNode bad_m("Loop", 11, {true, true, true}, 2);
-  bad_m.body("body", loop_body());
+  OneNode bad_m("Loop", {true, true, true}, 2, 11);
+  bad_m.subgraph("body", loop_body());
   EXPECT_THAT(error_of([&] {
                 bad_m.run(
                     {Tensor::scalar<int32_t>(1), Tensor::scalar<bool>(true), Tensor::from<float>({1}, {1})},
@@ -278,8 +229,8 @@ const Tensor zeros2 = Tensor::from<float>({2}, {0, 0});
 const Tensor x3x2 = Tensor::from<float>({3, 2}, {1, 2, 3, 4, 5, 6});
 
 TEST(Scan, ForwardSum) {
-  FlowNode n("Scan", 11, {true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true}, 2, 11);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   FunctionEnv env(scan_step);
   const auto out = n.run({zeros2, x3x2}, env);
@@ -289,8 +240,8 @@ TEST(Scan, ForwardSum) {
 }
 
 TEST(Scan, ReverseInputAndOutputDirections) {
-  FlowNode n("Scan", 11, {true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true}, 2, 11);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   n.node->attributes["scan_input_directions"] = std::vector<int64_t>{1};
   n.node->attributes["scan_output_directions"] = std::vector<int64_t>{1};
@@ -302,8 +253,8 @@ TEST(Scan, ReverseInputAndOutputDirections) {
 }
 
 TEST(Scan, InputAndOutputAxes) {
-  FlowNode n("Scan", 11, {true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true}, 2, 11);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   n.node->attributes["scan_input_axes"] = std::vector<int64_t>{1};
   n.node->attributes["scan_output_axes"] = std::vector<int64_t>{-1};
@@ -316,8 +267,8 @@ TEST(Scan, InputAndOutputAxes) {
 }
 
 TEST(Scan, Opset8BatchesWithSequenceLengths) {
-  FlowNode n("Scan", 8, {true, true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true, true}, 2, 8);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   FunctionEnv env(scan_step);
   const Tensor init = Tensor::from<float>({2, 2}, {0, 0, 100, 100});
@@ -330,8 +281,8 @@ TEST(Scan, Opset8BatchesWithSequenceLengths) {
 }
 
 TEST(Scan, Opset8ReverseWithinTheSequenceLength) {
-  FlowNode n("Scan", 8, {true, true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true, true}, 2, 8);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   n.node->attributes["directions"] = std::vector<int64_t>{1};
   FunctionEnv env(scan_step);
@@ -341,8 +292,8 @@ TEST(Scan, Opset8ReverseWithinTheSequenceLength) {
 }
 
 TEST(Scan, InferKeepsTheSequenceSymbol) {
-  FlowNode n("Scan", 11, {true, true}, 2);
-  n.body("body", scan_body());
+  OneNode n("Scan", {true, true}, 2, 11);
+  n.subgraph("body", scan_body());
   n.node->attributes["num_scan_inputs"] = int64_t{1};
   n.node->attributes["scan_output_axes"] = std::vector<int64_t>{1};
   n.input(0, ElementType::f32, PartialShape{2});
@@ -354,19 +305,19 @@ TEST(Scan, InferKeepsTheSequenceSymbol) {
 
 TEST(Scan, Errors) {
   FunctionEnv env(scan_step);
-  FlowNode n("Scan", 11, {true, true, true}, 2);
-  n.body("body", make_body("b",
-                           {{ElementType::f32, PartialShape{2}},
-                            {ElementType::f32, PartialShape{2}},
-                            {ElementType::f32, PartialShape{2}}},
-                           {{ElementType::f32, PartialShape{2}}, {ElementType::f32, PartialShape{2}}}));
+  OneNode n("Scan", {true, true, true}, 2, 11);
+  n.subgraph("body", make_body("b",
+                               {{ElementType::f32, PartialShape{2}},
+                                {ElementType::f32, PartialShape{2}},
+                                {ElementType::f32, PartialShape{2}}},
+                               {{ElementType::f32, PartialShape{2}}, {ElementType::f32, PartialShape{2}}}));
   n.node->attributes["num_scan_inputs"] = int64_t{2};
   EXPECT_THAT(error_of([&] {
                 n.run({zeros2, x3x2, Tensor::from<float>({2, 2}, {1, 2, 3, 4})}, env);
               }),
               HasSubstr("scan input 1 has 2 steps"));
-  FlowNode m("Scan", 9, {true, true}, 2);
-  m.body("body", scan_body());
+  OneNode m("Scan", {true, true}, 2, 9);
+  m.subgraph("body", scan_body());
   m.node->attributes["num_scan_inputs"] = int64_t{1};
   m.node->attributes["scan_input_axes"] = std::vector<int64_t>{-1};
   EXPECT_THAT(error_of([&] { m.run({zeros2, x3x2}, env); }), HasSubstr("non-negative axes"));

@@ -1,8 +1,5 @@
 // Elementwise operators: reference kernels (values computed with numpy), shape/type inference on partial
 // shapes, version resolution and errors.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -11,86 +8,58 @@
 #include <string>
 #include <vector>
 
-#include "graph/graph.hpp"
-#include "graph/op_registry.hpp"
+#include "ops_one_node_harness.hpp"
 
 namespace sluice::graph {
 namespace {
 
 using Attributes = std::map<std::string, AttributeValue>;
+using ops_test::error_of;
+using ops_test::values_of;
 using ::testing::HasSubstr;
 
-class NoSubgraphEnv : public KernelEnv {
- public:
-  std::vector<Tensor> run_subgraph(const Graph&, const std::vector<Tensor>&) override {
-    throw Error("elementwise tests run no subgraphs");
-  }
-};
+using Declared = std::vector<std::pair<ElementType, PartialShape>>;
 
-const OpSchema& schema_of(const std::string& op_type, int64_t opset) {
-  const OpSchema* schema = OpRegistry::instance().find("", op_type, opset);
-  if (!schema) throw Error(op_type + " has no schema for opset " + std::to_string(opset));
-  return *schema;
+// Whether each declared input is given (undefined type: an omitted input).
+std::vector<bool> given(const Declared& inputs) {
+  std::vector<bool> out;
+  for (const auto& input : inputs) out.push_back(input.first != ElementType::undefined);
+  return out;
 }
 
-// A one-node graph whose inputs have the given types and partial shapes (undefined type: omitted input).
-struct OneNode {
-  Graph graph;
-  Node* node = nullptr;
-
-  OneNode(const std::string& op_type, const std::vector<std::pair<ElementType, PartialShape>>& inputs,
-          const Attributes& attributes, int64_t opset) {
-    std::vector<Value*> values;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].first == ElementType::undefined) {
-        values.push_back(nullptr);
-        continue;
-      }
-      Value* v = graph.add_value("in" + std::to_string(i));
-      v->type = inputs[i].first;
-      v->shape = inputs[i].second;
-      v->is_graph_input = true;
-      values.push_back(v);
-    }
-    node = graph.add_node(op_type, "", values, {graph.add_value("out")}, "n");
-    node->opset_version = opset;
-    node->attributes = attributes;
-    node->schema = &schema_of(op_type, opset);
+// Declares `one`'s given inputs and sets its attributes, then runs shape inference.
+const Value& infer_one(ops_test::OneNode& one, const Declared& inputs, const Attributes& attributes) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].first != ElementType::undefined) one.input(i, inputs[i].first, inputs[i].second);
   }
-  const Value& output() const { return *node->outputs[0]; }
-};
+  one.node->attributes = attributes;
+  return one.infer();
+}
 
 // Runs shape inference and the reference kernel; checks that the kernel's output agrees with inference.
 Tensor run(const std::string& op_type, const std::vector<Tensor>& inputs, const Attributes& attributes = {},
            int64_t opset = 22) {
-  std::vector<std::pair<ElementType, PartialShape>> declared;
+  Declared declared;
   for (const Tensor& t : inputs) {
     declared.emplace_back(t.type(), t.empty() ? PartialShape() : PartialShape(t.shape()));
   }
-  OneNode one(op_type, declared, attributes, opset);
-  infer_node(*one.node);
-  NoSubgraphEnv env;
-  std::vector<Tensor> outputs = one.node->schema->reference(*one.node, inputs, env);
+  ops_test::OneNode one(op_type, given(declared), 1, opset);
+  const Value& output = infer_one(one, declared, attributes);
+  std::vector<Tensor> outputs = one.run(inputs);
   if (outputs.size() != 1) throw Error("expected one output");
-  EXPECT_EQ(one.output().type, outputs[0].type()) << op_type;
-  EXPECT_TRUE(one.output().shape.accepts(outputs[0].shape()))
-      << op_type << ": inferred " << one.output().shape.to_string() << ", computed "
+  EXPECT_EQ(output.type, outputs[0].type()) << op_type;
+  EXPECT_TRUE(output.shape.accepts(outputs[0].shape()))
+      << op_type << ": inferred " << output.shape.to_string() << ", computed "
       << to_string(outputs[0].shape());
   return outputs[0];
 }
 
 // Shape inference only.
-std::pair<ElementType, PartialShape> infer(const std::string& op_type,
-                                           const std::vector<std::pair<ElementType, PartialShape>>& inputs,
+std::pair<ElementType, PartialShape> infer(const std::string& op_type, const Declared& inputs,
                                            const Attributes& attributes = {}, int64_t opset = 22) {
-  OneNode one(op_type, inputs, attributes, opset);
-  infer_node(*one.node);
-  return {one.output().type, one.output().shape};
-}
-
-template <class T> std::vector<T> values_of(const Tensor& t) {
-  auto span = t.values<T>();
-  return {span.begin(), span.end()};
+  ops_test::OneNode one(op_type, given(inputs), 1, opset);
+  const Value& output = infer_one(one, inputs, attributes);
+  return {output.type, output.shape};
 }
 
 std::vector<float> floats_of(const Tensor& t) {
@@ -118,15 +87,6 @@ void expect_floats(const Tensor& t, const std::vector<float>& expected, float to
           << "element " << i;
     }
   }
-}
-
-template <class F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 Tensor f32(Shape shape, std::initializer_list<float> v) { return Tensor::from<float>(std::move(shape), v); }

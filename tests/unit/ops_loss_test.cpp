@@ -1,73 +1,21 @@
 // NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: reference kernels, shape inference and
 // validation, through the operator registry on hand-built one-node graphs. Expected values come from
 // numpy (the ONNX reference formulas).
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "graph/graph.hpp"
-#include "graph/op_registry.hpp"
+#include "ops_one_node_harness.hpp"
 
 namespace sluice {
 namespace {
 
+using ops_test::error_of;
+using ops_test::OneNode;
+using ops_test::values_of;
 using ::testing::ElementsAre;
 using ::testing::FloatNear;
 using ::testing::HasSubstr;
-
-class NoSubgraphs : public graph::KernelEnv {
- public:
-  std::vector<Tensor> run_subgraph(const graph::Graph&, const std::vector<Tensor>&) override {
-    throw Error("no subgraphs in these tests");
-  }
-};
-
-struct LossNode {
-  LossNode(const std::string& op, std::vector<bool> present, size_t outputs, int64_t opset = 13) {
-    std::vector<graph::Value*> ins;
-    for (size_t i = 0; i < present.size(); ++i) {
-      ins.push_back(present[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
-    }
-    std::vector<graph::Value*> outs;
-    for (size_t i = 0; i < outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i)));
-    node = g.add_node(op, "", ins, outs, "loss");
-    node->opset_version = opset;
-    node->schema = graph::OpRegistry::instance().find("", op, opset);
-  }
-
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
-    EXPECT_NE(node->schema, nullptr);
-    if (node->schema->validate) node->schema->validate(*node);
-    NoSubgraphs env;
-    return node->schema->reference(*node, inputs, env);
-  }
-
-  void input(size_t i, ElementType type, PartialShape shape) {
-    node->inputs[i]->type = type;
-    node->inputs[i]->shape = std::move(shape);
-  }
-
-  graph::Graph g;
-  graph::Node* node = nullptr;
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-template <class T> std::vector<T> values_of(const Tensor& t) {
-  auto span = t.values<T>();
-  return {span.begin(), span.end()};
-}
 
 // log_softmax of [[0.5, -1, 2], [1.5, 0.25, -0.75]] along axis 1.
 const Tensor log_probs = Tensor::from<float>(
@@ -77,7 +25,7 @@ const Tensor targets = Tensor::from<int64_t>({2}, {2, 0});
 const Tensor weights = Tensor::from<float>({3}, {0.2f, 0.3f, 0.5f});
 
 TEST(NegativeLogLikelihoodLoss, ReductionNone) {
-  LossNode n("NegativeLogLikelihoodLoss", {true, true}, 1);
+  OneNode n("NegativeLogLikelihoodLoss", {true, true}, 1, 13);
   n.node->attributes["reduction"] = std::string("none");
   const auto out = n.run({log_probs, targets});
   EXPECT_EQ(out[0].shape(), (Shape{2}));
@@ -86,17 +34,17 @@ TEST(NegativeLogLikelihoodLoss, ReductionNone) {
 }
 
 TEST(NegativeLogLikelihoodLoss, WeightedMeanAndSum) {
-  LossNode mean("NegativeLogLikelihoodLoss", {true, true, true}, 1);
+  OneNode mean("NegativeLogLikelihoodLoss", {true, true, true}, 1, 13);
   const auto m = mean.run({log_probs, targets, weights});
   EXPECT_EQ(m[0].shape(), Shape{});
   EXPECT_NEAR(m[0].data<float>()[0], 0.2668431f, 1e-6f);
-  LossNode sum("NegativeLogLikelihoodLoss", {true, true, true}, 1);
+  OneNode sum("NegativeLogLikelihoodLoss", {true, true, true}, 1, 13);
   sum.node->attributes["reduction"] = std::string("sum");
   EXPECT_NEAR(sum.run({log_probs, targets, weights})[0].data<float>()[0], 0.18679017f, 1e-6f);
 }
 
 TEST(NegativeLogLikelihoodLoss, IgnoreIndexOutsideTheClasses) {
-  LossNode n("NegativeLogLikelihoodLoss", {true, true}, 1);
+  OneNode n("NegativeLogLikelihoodLoss", {true, true}, 1, 13);
   n.node->attributes["ignore_index"] = int64_t{-1};
   const auto out = n.run({log_probs, Tensor::from<int32_t>({2}, {-1, 0})});
   EXPECT_NEAR(out[0].data<float>()[0], 0.33067261f, 1e-6f);  // the mean over the one counted element
@@ -104,7 +52,7 @@ TEST(NegativeLogLikelihoodLoss, IgnoreIndexOutsideTheClasses) {
 
 TEST(NegativeLogLikelihoodLoss, SpatialDimensions) {
   // input (N=1, C=2, d1=2): the loss picks input[0, target[0, d], d].
-  LossNode n("NegativeLogLikelihoodLoss", {true, true}, 1);
+  OneNode n("NegativeLogLikelihoodLoss", {true, true}, 1, 13);
   n.node->attributes["reduction"] = std::string("none");
   const Tensor input = Tensor::from<double>({1, 2, 2}, {-1, -2, -3, -4});
   const auto out = n.run({input, Tensor::from<int64_t>({1, 2}, {1, 0})});
@@ -113,7 +61,7 @@ TEST(NegativeLogLikelihoodLoss, SpatialDimensions) {
 }
 
 TEST(NegativeLogLikelihoodLoss, Errors) {
-  LossNode n("NegativeLogLikelihoodLoss", {true, true}, 1);
+  OneNode n("NegativeLogLikelihoodLoss", {true, true}, 1, 13);
   EXPECT_THAT(error_of([&] {
                 n.run({log_probs, Tensor::from<int64_t>({2}, {3, 0})});
               }),
@@ -127,7 +75,7 @@ TEST(NegativeLogLikelihoodLoss, Errors) {
 }
 
 TEST(SoftmaxCrossEntropyLoss, MeanWithLogProb) {
-  LossNode n("SoftmaxCrossEntropyLoss", {true, true}, 2);
+  OneNode n("SoftmaxCrossEntropyLoss", {true, true}, 2, 13);
   const auto out = n.run({scores, targets});
   ASSERT_EQ(out.size(), 2u);
   EXPECT_NEAR(out[0].data<float>()[0], (0.2413113f + 0.33067261f) / 2, 1e-6f);
@@ -136,7 +84,7 @@ TEST(SoftmaxCrossEntropyLoss, MeanWithLogProb) {
 }
 
 TEST(SoftmaxCrossEntropyLoss, WeightsAndIgnoreIndex) {
-  LossNode n("SoftmaxCrossEntropyLoss", {true, true, true}, 1);
+  OneNode n("SoftmaxCrossEntropyLoss", {true, true, true}, 1, 13);
   n.node->attributes["ignore_index"] = int64_t{0};
   const auto out = n.run({scores, targets, weights});
   ASSERT_EQ(out.size(), 1u);
@@ -144,14 +92,14 @@ TEST(SoftmaxCrossEntropyLoss, WeightsAndIgnoreIndex) {
 }
 
 TEST(LossInfer, ShapesAndSymbols) {
-  LossNode none("NegativeLogLikelihoodLoss", {true, true}, 1);
+  OneNode none("NegativeLogLikelihoodLoss", {true, true}, 1, 13);
   none.node->attributes["reduction"] = std::string("none");
   none.input(0, ElementType::f32, PartialShape{Dimension::dynamic("n"), 5, 7});
   none.input(1, ElementType::i64, PartialShape{Dimension(), 7});
   graph::infer_node(*none.node);
   EXPECT_EQ(none.node->outputs[0]->shape, (PartialShape{Dimension::dynamic("n"), 7}));
 
-  LossNode sce("SoftmaxCrossEntropyLoss", {true, true}, 2);
+  OneNode sce("SoftmaxCrossEntropyLoss", {true, true}, 2, 13);
   sce.input(0, ElementType::f16, PartialShape{4, 5});
   sce.input(1, ElementType::i32, PartialShape{4});
   graph::infer_node(*sce.node);
@@ -159,7 +107,7 @@ TEST(LossInfer, ShapesAndSymbols) {
   EXPECT_EQ(sce.node->outputs[0]->type, ElementType::f16);
   EXPECT_EQ(sce.node->outputs[1]->shape, (PartialShape{4, 5}));
 
-  LossNode bad("SoftmaxCrossEntropyLoss", {true, true, true}, 1);
+  OneNode bad("SoftmaxCrossEntropyLoss", {true, true, true}, 1, 13);
   bad.input(0, ElementType::f32, PartialShape{4, 5});
   bad.input(1, ElementType::i64, PartialShape{3});
   bad.input(2, ElementType::f32, PartialShape{5});

@@ -9,14 +9,11 @@ namespace {
 
 using ops_test::error_of;
 using ops_test::expect_near;
+using ops_test::f32;
 using ops_test::OneNode;
 using ops_test::values_of;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-Tensor f32(Shape shape, std::vector<float> v) {
-  return Tensor::from<float>(std::move(shape), std::span<const float>(v));
-}
 
 // ---- NonMaxSuppression --------------------------------------------------------------------------
 

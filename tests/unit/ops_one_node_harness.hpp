@@ -1,12 +1,13 @@
 // A one-node graph for operator tests: builds a node of the given type and opset, resolves its schema
-// from the registry, and runs its validation, shape inference and reference kernel. Used by the
-// quantization, recurrent, signal and misc operator tests.
+// from the registry, and runs its validation, shape inference and reference kernel. Used by every
+// ops_*_test.cpp.
 #pragma once
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,18 +24,21 @@ class NoSubgraphs : public graph::KernelEnv {
 };
 
 struct OneNode {
-  // `present[i]` says whether input i is given (false: an omitted optional input).
-  OneNode(const std::string& op, std::vector<bool> present, size_t outputs, int64_t opset) {
-    std::vector<graph::Value*> ins;
-    for (size_t i = 0; i < present.size(); ++i) {
-      ins.push_back(present[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
+  // `inputs[i]` / `outputs[i]` say whether input / output i is given (false: an omitted optional one).
+  OneNode(const std::string& op, std::vector<bool> inputs, std::vector<bool> outputs, int64_t opset) {
+    std::vector<graph::Value*> ins, outs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ins.push_back(inputs[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
     }
-    std::vector<graph::Value*> outs;
-    for (size_t i = 0; i < outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i)));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      outs.push_back(outputs[i] ? g.add_value("out" + std::to_string(i)) : nullptr);
+    }
     node = g.add_node(op, "", ins, outs, "n");
     node->opset_version = opset;
     node->schema = graph::OpRegistry::instance().find("", op, opset);
   }
+  OneNode(const std::string& op, std::vector<bool> present, size_t outputs, int64_t opset)
+      : OneNode(op, std::move(present), std::vector<bool>(outputs, true), opset) {}
   OneNode(const std::string& op, size_t inputs, size_t outputs, int64_t opset)
       : OneNode(op, std::vector<bool>(inputs, true), outputs, opset) {}
 
@@ -43,30 +47,43 @@ struct OneNode {
     return *this;
   }
 
-  // Validates, then runs the reference kernel.
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
+  // Sets a graph attribute (an If branch, a Loop or Scan body), parenting the body to this graph.
+  OneNode& subgraph(const std::string& name, const graph::GraphPtr& body) {
+    body->parent = &g;
+    return attr(name, body);
+  }
+
+  // Validates, then runs the reference kernel; `env` runs the subgraphs.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, graph::KernelEnv& env) {
     EXPECT_NE(node->schema, nullptr) << node->op_type << " is not registered for opset "
                                      << node->opset_version;
     if (node->schema->validate) node->schema->validate(*node);
-    NoSubgraphs env;
     return node->schema->reference(*node, inputs, env);
   }
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
+    NoSubgraphs env;
+    return run(inputs, env);
+  }
+  // The first output of run().
+  Tensor run1(const std::vector<Tensor>& inputs) { return run(inputs).at(0); }
 
-  // Declares input i's type and shape for shape inference.
-  OneNode& input(size_t i, ElementType type, PartialShape shape) {
+  // Declares input i's type and shape (and value, making it a constant).
+  OneNode& input(size_t i, ElementType type, PartialShape shape, Tensor value = {}) {
     node->inputs[i]->type = type;
     node->inputs[i]->shape = std::move(shape);
+    node->inputs[i]->constant = std::move(value);
     return *this;
   }
-  // Makes input i a constant.
+  // Makes input i the constant `value`.
   OneNode& constant(size_t i, const Tensor& value) {
-    node->inputs[i]->type = value.type();
-    node->inputs[i]->shape = PartialShape(value.shape());
-    node->inputs[i]->constant = value;
-    return *this;
+    return input(i, value.type(), PartialShape(value.shape()), value);
   }
 
-  void infer() { graph::infer_node(*node); }
+  // Runs validation and shape inference; returns output `i`.
+  const graph::Value& infer(size_t i = 0) {
+    graph::infer_node(*node);
+    return *node->outputs[i];
+  }
   ElementType out_type(size_t i) const { return node->outputs[i]->type; }
   std::string out_shape(size_t i) const { return node->outputs[i]->shape.to_string(); }
 
@@ -81,6 +98,11 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "no error";
+}
+
+// An f32 tensor of the given shape and values.
+inline Tensor f32(Shape shape, const std::vector<float>& values) {
+  return Tensor::from<float>(std::move(shape), std::span<const float>(values));
 }
 
 template <class T> std::vector<T> values_of(const Tensor& t) {

@@ -7,12 +7,10 @@ namespace {
 
 using ops_test::error_of;
 using ops_test::expect_near;
+using ops_test::f32;
 using ops_test::OneNode;
 using ::testing::HasSubstr;
 
-Tensor f32(Shape shape, std::vector<float> v) {
-  return Tensor::from<float>(std::move(shape), std::span<const float>(v));
-}
 Tensor f64(Shape shape, std::vector<double> v) {
   return Tensor::from<double>(std::move(shape), std::span<const double>(v));
 }

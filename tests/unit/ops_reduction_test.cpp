@@ -1,85 +1,26 @@
 // Reduce*, ArgMax/ArgMin and TopK: reference kernels, shape inference and validation, through the
 // operator registry on hand-built one-node graphs.
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "graph/graph.hpp"
-#include "graph/op_registry.hpp"
+#include "ops_one_node_harness.hpp"
 
 namespace sluice {
 namespace {
 
+using ops_test::error_of;
+using ops_test::OneNode;
+using ops_test::values_of;
 using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
 constexpr float inf = std::numeric_limits<float>::infinity();
 
-class NoSubgraphs : public graph::KernelEnv {
- public:
-  std::vector<Tensor> run_subgraph(const graph::Graph&, const std::vector<Tensor>&) override {
-    throw Error("no subgraphs in these tests");
-  }
-};
-
-// One node of `op` at `opset` in a graph of its own; inputs marked absent are omitted optional inputs.
-struct OneNode {
-  OneNode(const std::string& op, int64_t opset, std::vector<bool> present, size_t outputs) {
-    std::vector<graph::Value*> ins;
-    for (size_t i = 0; i < present.size(); ++i) {
-      ins.push_back(present[i] ? g.add_value("in" + std::to_string(i)) : nullptr);
-    }
-    std::vector<graph::Value*> outs;
-    for (size_t i = 0; i < outputs; ++i) outs.push_back(g.add_value("out" + std::to_string(i)));
-    node = g.add_node(op, "", ins, outs, "n");
-    node->opset_version = opset;
-    node->schema = graph::OpRegistry::instance().find("", op, opset);
-  }
-
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) {
-    EXPECT_NE(node->schema, nullptr);
-    if (node->schema->validate) node->schema->validate(*node);
-    NoSubgraphs env;
-    return node->schema->reference(*node, inputs, env);
-  }
-
-  // Declares input i's type and shape (and value, making it a constant).
-  void input(size_t i, ElementType type, PartialShape shape, Tensor value = {}) {
-    node->inputs[i]->type = type;
-    node->inputs[i]->shape = std::move(shape);
-    node->inputs[i]->constant = std::move(value);
-  }
-
-  const graph::Value& infer() {
-    graph::infer_node(*node);
-    return *node->outputs[0];
-  }
-
-  graph::Graph g;
-  graph::Node* node = nullptr;
-};
-
-template <class T> std::vector<T> values_of(const Tensor& t) {
-  auto span = t.values<T>();
-  return {span.begin(), span.end()};
-}
-
 Tensor axes(std::initializer_list<int64_t> values) {
   return Tensor::from<int64_t>({static_cast<int64_t>(values.size())}, values);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 const Tensor two_by_two = Tensor::from<float>({2, 2}, {1, 2, 3, 4});
@@ -87,14 +28,14 @@ const Tensor two_by_two = Tensor::from<float>({2, 2}, {1, 2, 3, 4});
 // ---- Reduce* kernels ----
 
 TEST(ReduceSum, AxesInputKeepDims) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   const auto out = n.run({two_by_two, axes({1})});
   EXPECT_EQ(out[0].shape(), (Shape{2, 1}));
   EXPECT_THAT(values_of<float>(out[0]), ElementsAre(3, 7));
 }
 
 TEST(ReduceSum, NegativeAxisWithoutKeepDims) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   n.node->attributes["keepdims"] = int64_t{0};
   const auto out = n.run({two_by_two, axes({-2})});
   EXPECT_EQ(out[0].shape(), (Shape{2}));
@@ -102,14 +43,14 @@ TEST(ReduceSum, NegativeAxisWithoutKeepDims) {
 }
 
 TEST(ReduceSum, NoAxesReducesEverything) {
-  OneNode n("ReduceSum", 13, {true, false}, 1);
+  OneNode n("ReduceSum", {true, false}, 1, 13);
   const auto out = n.run({two_by_two, Tensor()});
   EXPECT_EQ(out[0].shape(), (Shape{1, 1}));
   EXPECT_THAT(values_of<float>(out[0]), ElementsAre(10));
 }
 
 TEST(ReduceSum, EmptyAxesWithNoopIsIdentity) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   n.node->attributes["noop_with_empty_axes"] = int64_t{1};
   const auto out = n.run({two_by_two, Tensor::from<int64_t>({0}, std::span<const int64_t>())});
   EXPECT_EQ(out[0].shape(), (Shape{2, 2}));
@@ -118,7 +59,7 @@ TEST(ReduceSum, EmptyAxesWithNoopIsIdentity) {
 }
 
 TEST(ReduceSum, AttributeAxesBeforeOpset13) {
-  OneNode n("ReduceSum", 11, {true}, 1);
+  OneNode n("ReduceSum", {true}, 1, 11);
   n.node->attributes["axes"] = std::vector<int64_t>{-1};
   n.node->attributes["keepdims"] = int64_t{0};
   const auto out = n.run({two_by_two});
@@ -126,13 +67,13 @@ TEST(ReduceSum, AttributeAxesBeforeOpset13) {
 }
 
 TEST(ReduceSum, Opset1RejectsNegativeAxes) {
-  OneNode n("ReduceSum", 1, {true}, 1);
+  OneNode n("ReduceSum", {true}, 1, 1);
   n.node->attributes["axes"] = std::vector<int64_t>{-1};
   EXPECT_THAT(error_of([&] { n.run({two_by_two}); }), HasSubstr("axis -1 is negative"));
 }
 
 TEST(ReduceSum, IntegersAccumulateExactly) {
-  OneNode n("ReduceSum", 13, {true, false}, 1);
+  OneNode n("ReduceSum", {true, false}, 1, 13);
   n.node->attributes["keepdims"] = int64_t{0};
   const Tensor x = Tensor::from<int64_t>({3}, {int64_t{1} << 60, 3, -(int64_t{1} << 60)});
   const auto out = n.run({x, Tensor()});
@@ -141,7 +82,7 @@ TEST(ReduceSum, IntegersAccumulateExactly) {
 }
 
 TEST(ReduceMean, AllAxesFloat16) {
-  OneNode n("ReduceMean", 18, {true}, 1);
+  OneNode n("ReduceMean", {true}, 1, 18);
   n.node->attributes["keepdims"] = int64_t{0};
   const Tensor x = Tensor::from<float16>({4}, {float16(0.1f), float16(0.2f), float16(0.3f), float16(0.4f)});
   const auto out = n.run({x});
@@ -150,20 +91,20 @@ TEST(ReduceMean, AllAxesFloat16) {
 }
 
 TEST(ReduceMean, IntegerMeanTruncates) {
-  OneNode n("ReduceMean", 18, {true, true}, 1);
+  OneNode n("ReduceMean", {true, true}, 1, 18);
   const Tensor x = Tensor::from<int32_t>({2, 2}, {1, 2, 4, 7});
   const auto out = n.run({x, axes({1})});
   EXPECT_THAT(values_of<int32_t>(out[0]), ElementsAre(1, 5));
 }
 
 TEST(ReduceMean, IntegerMeanOfEmptySetIsAnError) {
-  OneNode n("ReduceMean", 18, {true, true}, 1);
+  OneNode n("ReduceMean", {true, true}, 1, 18);
   const Tensor x(ElementType::i32, {2, 0});
   EXPECT_THAT(error_of([&] { n.run({x, axes({1})}); }), HasSubstr("not representable"));
 }
 
 TEST(ReduceLogSumExp, StableForLargeValues) {
-  OneNode n("ReduceLogSumExp", 18, {true, true}, 1);
+  OneNode n("ReduceLogSumExp", {true, true}, 1, 18);
   n.node->attributes["keepdims"] = int64_t{0};
   const auto out = n.run({two_by_two, axes({0})});
   EXPECT_THAT(values_of<float>(out[0]),
@@ -174,18 +115,18 @@ TEST(ReduceLogSumExp, StableForLargeValues) {
 
 TEST(ReduceNorms, L1L2AndSumSquare) {
   const Tensor x = Tensor::from<float>({3}, {-1, 2, -3});
-  OneNode l1("ReduceL1", 18, {true}, 1);
+  OneNode l1("ReduceL1", {true}, 1, 18);
   EXPECT_THAT(values_of<float>(l1.run({x})[0]), ElementsAre(6));
-  OneNode l2("ReduceL2", 18, {true}, 1);
+  OneNode l2("ReduceL2", {true}, 1, 18);
   EXPECT_THAT(values_of<float>(l2.run({Tensor::from<float>({2}, {3, 4})})[0]), ElementsAre(5));
-  OneNode ss("ReduceSumSquare", 18, {true}, 1);
+  OneNode ss("ReduceSumSquare", {true}, 1, 18);
   EXPECT_THAT(values_of<float>(ss.run({x})[0]), ElementsAre(14));
-  OneNode ls("ReduceLogSum", 18, {true}, 1);
+  OneNode ls("ReduceLogSum", {true}, 1, 18);
   EXPECT_NEAR(ls.run({Tensor::from<float>({2}, {1, 2})})[0].data<float>()[0], std::log(3.0f), 1e-6f);
 }
 
 TEST(ReduceProd, IntegersAndFloats) {
-  OneNode n("ReduceProd", 18, {true, true}, 1);
+  OneNode n("ReduceProd", {true, true}, 1, 18);
   EXPECT_THAT(values_of<float>(n.run({two_by_two, axes({0})})[0]), ElementsAre(3, 8));
   const Tensor x = Tensor::from<uint8_t>({3}, {2, 3, 4});
   EXPECT_THAT(values_of<uint8_t>(n.run({x, Tensor()})[0]), ElementsAre(24));
@@ -194,19 +135,19 @@ TEST(ReduceProd, IntegersAndFloats) {
 TEST(ReduceMaxMin, NaNPropagates) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const Tensor x = Tensor::from<float>({3}, {1, nan, 3});
-  OneNode max("ReduceMax", 18, {true}, 1);
+  OneNode max("ReduceMax", {true}, 1, 18);
   EXPECT_TRUE(std::isnan(max.run({x})[0].data<float>()[0]));
-  OneNode min("ReduceMin", 18, {true}, 1);
+  OneNode min("ReduceMin", {true}, 1, 18);
   EXPECT_TRUE(std::isnan(min.run({x})[0].data<float>()[0]));
 }
 
 TEST(ReduceMaxMin, BoolFromOpset20) {
   const Tensor x = Tensor::from<bool>({2, 2}, {true, false, false, false});
-  OneNode max("ReduceMax", 20, {true, true}, 1);
+  OneNode max("ReduceMax", {true, true}, 1, 20);
   EXPECT_THAT(values_of<bool>(max.run({x, axes({1})})[0]), ElementsAre(true, false));
-  OneNode min("ReduceMin", 20, {true, true}, 1);
+  OneNode min("ReduceMin", {true, true}, 1, 20);
   EXPECT_THAT(values_of<bool>(min.run({x, axes({0})})[0]), ElementsAre(false, false));
-  OneNode old("ReduceMax", 18, {true, true}, 1);
+  OneNode old("ReduceMax", {true, true}, 1, 18);
   EXPECT_THAT(error_of([&] { old.run({x, axes({1})}); }), HasSubstr("opset 20"));
 }
 
@@ -218,26 +159,26 @@ TEST(ReduceEmptySet, IdentityValues) {
       {"ReduceLogSum", -inf}, {"ReduceLogSumExp", -inf}, {"ReduceSumSquare", 0.0f},
   };
   for (const auto& [op, identity] : cases) {
-    OneNode n(op, 18, {true, true}, 1);
+    OneNode n(op, {true, true}, 1, 18);
     const auto out = n.run({x, axes({1})});
     EXPECT_EQ(out[0].shape(), (Shape{2, 1, 4})) << op;
     EXPECT_THAT(values_of<float>(out[0]), ::testing::Each(identity)) << op;
   }
-  OneNode mean("ReduceMean", 18, {true, true}, 1);
+  OneNode mean("ReduceMean", {true, true}, 1, 18);
   EXPECT_TRUE(std::isnan(mean.run({x, axes({1})})[0].data<float>()[0]));
-  OneNode max_int("ReduceMax", 18, {true, true}, 1);
+  OneNode max_int("ReduceMax", {true, true}, 1, 18);
   const auto ints = max_int.run({Tensor(ElementType::i8, {0, 2}), axes({0})});
   EXPECT_THAT(values_of<int8_t>(ints[0]), ElementsAre(-128, -128));
 }
 
 TEST(ReduceEmptySet, NonReducedAxisZero) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   const auto out = n.run({Tensor(ElementType::f32, {2, 0, 4}), axes({2})});
   EXPECT_EQ(out[0].shape(), (Shape{2, 0, 1}));
 }
 
 TEST(ReduceErrors, BadAxesAndTypes) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   EXPECT_THAT(error_of([&] { n.run({two_by_two, axes({2})}); }), HasSubstr("out of range"));
   EXPECT_THAT(error_of([&] { n.run({two_by_two, axes({1, -1})}); }), HasSubstr("listed twice"));
   EXPECT_THAT(error_of([&] {
@@ -246,7 +187,7 @@ TEST(ReduceErrors, BadAxesAndTypes) {
               HasSubstr("expected a numeric type"));
   n.node->attributes["keepdims"] = int64_t{2};
   EXPECT_THAT(error_of([&] { n.run({two_by_two, axes({0})}); }), HasSubstr("'keepdims' is 2"));
-  OneNode attr("ReduceMean", 18, {true, true}, 1);
+  OneNode attr("ReduceMean", {true, true}, 1, 18);
   attr.node->attributes["axes"] = std::vector<int64_t>{0};
   EXPECT_THAT(error_of([&] { attr.run({two_by_two, axes({0})}); }), HasSubstr("second input"));
 }
@@ -254,7 +195,7 @@ TEST(ReduceErrors, BadAxesAndTypes) {
 // ---- Reduce* shape inference ----
 
 TEST(ReduceInfer, KeepsSymbolsOfKeptDims) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   n.node->attributes["keepdims"] = int64_t{0};
   n.input(0, ElementType::f32, PartialShape{Dimension::dynamic("batch"), 3, Dimension::dynamic("seq")});
   n.input(1, ElementType::i64, PartialShape{1}, axes({-1}));
@@ -264,21 +205,21 @@ TEST(ReduceInfer, KeepsSymbolsOfKeptDims) {
 }
 
 TEST(ReduceInfer, UnknownAxesKeepRankWithKeepDims) {
-  OneNode n("ReduceMax", 18, {true, true}, 1);
+  OneNode n("ReduceMax", {true, true}, 1, 18);
   n.input(0, ElementType::f32, PartialShape{2, 3});
   n.input(1, ElementType::i64, PartialShape{1});
   EXPECT_EQ(n.infer().shape, (PartialShape{Dimension(), Dimension()}));
 }
 
 TEST(ReduceInfer, AllAxesOfUnknownRankGiveAScalar) {
-  OneNode n("ReduceL2", 11, {true}, 1);
+  OneNode n("ReduceL2", {true}, 1, 11);
   n.node->attributes["keepdims"] = int64_t{0};
   n.input(0, ElementType::f32, PartialShape::unknown_rank());
   EXPECT_EQ(n.infer().shape, PartialShape(Shape{}));
 }
 
 TEST(ReduceInfer, EmptyAxesShapeMeansNoop) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   n.node->attributes["noop_with_empty_axes"] = int64_t{1};
   n.input(0, ElementType::f32, PartialShape{Dimension::dynamic("n"), 4});
   n.input(1, ElementType::i64, PartialShape{0});
@@ -286,7 +227,7 @@ TEST(ReduceInfer, EmptyAxesShapeMeansNoop) {
 }
 
 TEST(ReduceInfer, RejectsNonInt64Axes) {
-  OneNode n("ReduceSum", 13, {true, true}, 1);
+  OneNode n("ReduceSum", {true, true}, 1, 13);
   n.input(0, ElementType::f32, PartialShape{2});
   n.input(1, ElementType::i32, PartialShape{1});
   EXPECT_THAT(error_of([&] { n.infer(); }), HasSubstr("expected i64"));
@@ -296,7 +237,7 @@ TEST(ReduceInfer, RejectsNonInt64Axes) {
 
 TEST(ArgMax, KeepDimsAndTies) {
   const Tensor x = Tensor::from<float>({2, 2}, {2, 2, 3, 10});
-  OneNode n("ArgMax", 13, {true}, 1);
+  OneNode n("ArgMax", {true}, 1, 13);
   n.node->attributes["axis"] = int64_t{1};
   auto out = n.run({x});
   EXPECT_EQ(out[0].shape(), (Shape{2, 1}));
@@ -308,7 +249,7 @@ TEST(ArgMax, KeepDimsAndTies) {
 
 TEST(ArgMin, NegativeAxisNoKeepDims) {
   const Tensor x = Tensor::from<int32_t>({2, 3}, {5, 1, 9, -4, 7, -4});
-  OneNode n("ArgMin", 11, {true}, 1);
+  OneNode n("ArgMin", {true}, 1, 11);
   n.node->attributes["axis"] = int64_t{-1};
   n.node->attributes["keepdims"] = int64_t{0};
   const auto out = n.run({x});
@@ -317,17 +258,17 @@ TEST(ArgMin, NegativeAxisNoKeepDims) {
 }
 
 TEST(ArgMax, Errors) {
-  OneNode v1("ArgMax", 1, {true}, 1);
+  OneNode v1("ArgMax", {true}, 1, 1);
   v1.node->attributes["axis"] = int64_t{-1};
   EXPECT_THAT(error_of([&] { v1.run({two_by_two}); }), HasSubstr("attribute 'axis' is -1"));
-  OneNode n("ArgMax", 13, {true}, 1);
+  OneNode n("ArgMax", {true}, 1, 13);
   EXPECT_THAT(error_of([&] { n.run({Tensor(ElementType::f32, {0, 2})}); }), HasSubstr("is empty"));
   n.node->attributes["axis"] = int64_t{2};
   EXPECT_THAT(error_of([&] { n.run({two_by_two}); }), HasSubstr("out of range"));
 }
 
 TEST(ArgMax, InferKeepsOtherDims) {
-  OneNode n("ArgMax", 13, {true}, 1);
+  OneNode n("ArgMax", {true}, 1, 13);
   n.node->attributes["axis"] = int64_t{1};
   n.node->attributes["keepdims"] = int64_t{0};
   n.input(0, ElementType::f16, PartialShape{Dimension::dynamic("b"), 5, 7});
@@ -340,7 +281,7 @@ TEST(ArgMax, InferKeepsOtherDims) {
 
 TEST(TopK, LargestAlongAxis1) {
   const Tensor x = Tensor::from<float>({3, 4}, {0, 1, 2, 3, 4, 5, 6, 7, 11, 10, 9, 8});
-  OneNode n("TopK", 11, {true, true}, 2);
+  OneNode n("TopK", {true, true}, 2, 11);
   n.node->attributes["axis"] = int64_t{1};
   const auto out = n.run({x, Tensor::from<int64_t>({1}, {3})});
   EXPECT_EQ(out[0].shape(), (Shape{3, 3}));
@@ -350,7 +291,7 @@ TEST(TopK, LargestAlongAxis1) {
 
 TEST(TopK, SmallestAlongAxis0WithTies) {
   const Tensor x = Tensor::from<int32_t>({4, 2}, {3, 1, 1, 1, 2, 0, 1, 5});
-  OneNode n("TopK", 11, {true, true}, 2);
+  OneNode n("TopK", {true, true}, 2, 11);
   n.node->attributes["axis"] = int64_t{0};
   n.node->attributes["largest"] = int64_t{0};
   const auto out = n.run({x, Tensor::from<int64_t>({1}, {2})});
@@ -359,7 +300,7 @@ TEST(TopK, SmallestAlongAxis0WithTies) {
 }
 
 TEST(TopK, Opset1TakesKAsAttribute) {
-  OneNode n("TopK", 1, {true}, 2);
+  OneNode n("TopK", {true}, 2, 1);
   n.node->attributes["k"] = int64_t{1};
   const auto out = n.run({Tensor::from<float>({2, 2}, {1, 5, 5, 1})});
   EXPECT_THAT(values_of<float>(out[0]), ElementsAre(5, 5));
@@ -367,7 +308,7 @@ TEST(TopK, Opset1TakesKAsAttribute) {
 }
 
 TEST(TopK, Errors) {
-  OneNode n("TopK", 11, {true, true}, 2);
+  OneNode n("TopK", {true, true}, 2, 11);
   EXPECT_THAT(error_of([&] {
                 n.run({two_by_two, Tensor::from<int64_t>({1}, {3})});
               }),
@@ -380,18 +321,18 @@ TEST(TopK, Errors) {
                 n.run({two_by_two, Tensor::from<int32_t>({1}, {1})});
               }),
               HasSubstr("expected i64"));
-  OneNode v1("TopK", 1, {true}, 2);
+  OneNode v1("TopK", {true}, 2, 1);
   EXPECT_THAT(error_of([&] { v1.run({two_by_two}); }), HasSubstr("attribute 'k' is missing"));
 }
 
 TEST(TopK, InferWithConstantAndUnknownK) {
-  OneNode n("TopK", 11, {true, true}, 2);
+  OneNode n("TopK", {true, true}, 2, 11);
   n.input(0, ElementType::f32, PartialShape{Dimension::dynamic("b"), 10});
   n.input(1, ElementType::i64, PartialShape{1}, Tensor::from<int64_t>({1}, {4}));
   graph::infer_node(*n.node);
   EXPECT_EQ(n.node->outputs[0]->shape, (PartialShape{Dimension::dynamic("b"), 4}));
   EXPECT_EQ(n.node->outputs[1]->type, ElementType::i64);
-  OneNode m("TopK", 11, {true, true}, 2);
+  OneNode m("TopK", {true, true}, 2, 11);
   m.input(0, ElementType::f32, PartialShape{Dimension::dynamic("b"), 10});
   m.input(1, ElementType::i64, PartialShape{1});
   graph::infer_node(*m.node);

@@ -8,12 +8,9 @@ namespace {
 
 using ops_test::error_of;
 using ops_test::expect_near;
+using ops_test::f32;
 using ops_test::OneNode;
 using ::testing::HasSubstr;
-
-Tensor f32(Shape shape, std::vector<float> v) {
-  return Tensor::from<float>(std::move(shape), std::span<const float>(v));
-}
 
 TEST(DFT, RealInputOpset17) {
   OneNode n("DFT", 1, 1, 17);
