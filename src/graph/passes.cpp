@@ -61,7 +61,6 @@ bool RemoveIdentityPass::apply_impl(Graph& graph) {
     if ((identity || dropout) && node->outputs.size() >= 1 && node->outputs[0])
       removable.push_back(node.get());
   }
-  const auto uses = graph.use_counts();
   for (Node* node : removable) {
     Value* in = node->inputs[0];
     Value* out = node->outputs[0];
