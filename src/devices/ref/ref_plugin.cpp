@@ -72,13 +72,14 @@ class RefCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
   Any get_property(const std::string& name) const override { return properties_.get(name); }
 
   const runtime::Interpreter& interpreter() const { return interpreter_; }
-  bool profiling() const { return properties_.get("ENABLE_PROFILING").as<bool>(); }
+  bool profiling() const { return profiling_; }
 
  private:
   std::vector<PortInfo> inputs_;
   std::vector<PortInfo> outputs_;
   runtime::Interpreter interpreter_;
   dev::PropertyStore properties_;
+  bool profiling_ = properties_.get("ENABLE_PROFILING").as<bool>();
 };
 
 RefInferRequest::RefInferRequest(std::shared_ptr<const RefCompiledModel> compiled)
