@@ -61,6 +61,8 @@ bool RemoveIdentityPass::apply_impl(Graph& graph) {
     if ((identity || dropout) && node->outputs.size() >= 1 && node->outputs[0])
       removable.push_back(node.get());
   }
+  std::set<std::string> names_used_by_subgraphs;
+  for (const auto& node : graph.nodes()) names_used_by_subgraphs.merge(subgraph_outer_names(*node));
   for (Node* node : removable) {
     Value* in = node->inputs[0];
     Value* out = node->outputs[0];
@@ -69,12 +71,8 @@ bool RemoveIdentityPass::apply_impl(Graph& graph) {
       const bool in_visible =
           in->is_graph_input || in->outer || in->is_constant() || is_graph_output(graph, in) || !in->producer;
       if (in_visible) continue;
-      // `in` would take the output's name: only when nothing else (a subgraph) refers to `in` by name.
-      bool referenced_by_name = false;
-      for (const auto& other : graph.nodes()) {
-        if (other.get() != node && has_subgraph(*other)) referenced_by_name = true;
-      }
-      if (referenced_by_name) continue;
+      // `in` would take the output's name: only when no subgraph refers to `in` by name.
+      if (names_used_by_subgraphs.count(in->name)) continue;
       in->name = out->name;
     }
     graph.replace_uses(out, in);
