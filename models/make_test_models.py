@@ -6,6 +6,7 @@ For each model, into OUTPUT_DIR/<model>/:
                                     squeezenet_default, which is models/default.onnx made again)
     batch1/inputs/<input>.npy       inputs at batch 1, one file per model input, named after it
     batch1/expected/<output>.npy    torch's outputs for those inputs (float32, eval mode)
+    batch1/bf16_reference_error     relative L2 error of torch's bf16 autocast against those outputs
     batch4/...                      the same at batch 4 (models with a dynamic batch axis)
     stamp                           written last: the hash of the scripts that made the files
 
@@ -204,6 +205,11 @@ def scripts_hash():
     return digest.hexdigest()
 
 
+def relative_l2(actual, expected):
+    expected = expected.double()
+    return float(torch.linalg.norm(actual.double() - expected) / torch.linalg.norm(expected))
+
+
 def save_case(model, spec, batch, case_dir):
     inputs = spec.inputs(batch)
     outputs = model(*inputs)
@@ -213,6 +219,13 @@ def save_case(model, spec, batch, case_dir):
         (case_dir / kind).mkdir(parents=True)
         for name, tensor in zip(names, tensors):
             np.save(case_dir / kind / f"{name}.npy", tensor.numpy())
+    # torch's own bf16 error on this model (autocast: convolutions and matmuls in bf16), the yardstick of
+    # the bf16 model tests: with random weights, errors grow through deep CNNs far beyond a trained model's.
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model(*inputs)
+    low = low if isinstance(low, tuple) else (low,)
+    error = max(relative_l2(a.float(), e) for a, e in zip(low, outputs))
+    (case_dir / "bf16_reference_error").write_text(f"{error:.6e}\n")
     return inputs
 
 

@@ -38,7 +38,9 @@ class InferRequest {
   void set_input_tensor(const Tensor& tensor);  // the only input
   void set_output_tensor(size_t index, const Tensor& tensor);
   // The tensor of an input or output. For an input not yet set, an owned tensor of the input's shape
-  // (when static) to fill in; for an output, the result of the last inference.
+  // (when static) to fill in; for an output, the result of the last inference. A device may write the
+  // next inference's result into the same memory (the CPU device does, so that inference allocates
+  // nothing): clone an output to keep it across inferences.
   Tensor get_tensor(const std::string& name) const;
   Tensor get_input_tensor(size_t index) const;
   Tensor get_output_tensor(size_t index) const;

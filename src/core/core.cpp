@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "devices/cpu/cpu_plugin.hpp"
 #include "devices/ref/ref_plugin.hpp"
 #include "frontend/onnx_reader.hpp"
 #include "sluice/dev/plugin.hpp"
@@ -27,7 +28,10 @@ struct Core::Impl {
   }
 };
 
-Core::Core() : impl_(std::make_unique<Impl>()) { register_plugin(ref::make_ref_plugin()); }
+Core::Core() : impl_(std::make_unique<Impl>()) {
+  register_plugin(cpu::make_cpu_plugin());
+  register_plugin(ref::make_ref_plugin());
+}
 
 Core::~Core() = default;
 

@@ -151,6 +151,8 @@ const std::vector<PropertyInfo>& property_table() {
       {"EXECUTION_DEVICES", Kind::string_list, true, {}},
       {"NETWORK_NAME", Kind::string, true, {}},
       {"OPTIMIZATION_CAPABILITIES", Kind::string_list, true, {}},
+      {"WEIGHTS_BYTES", Kind::non_negative_integer, true, {}},
+      {"ARENA_BYTES", Kind::non_negative_integer, true, {}},
   };
   return table;
 }

@@ -109,6 +109,8 @@ void register_quantization_ops(OpRegistry& registry);
 void register_recurrent_ops(OpRegistry& registry);
 void register_signal_ops(OpRegistry& registry);
 void register_misc_ops(OpRegistry& registry);
+// The com.sluice operators that fusion passes produce (src/ops/fused*.cpp).
+void register_fused_ops(OpRegistry& registry);
 
 // Runs shape inference for one node (validation included); fills the node's output values' type and
 // shape. Throws sluice::Error naming the node when inputs are incompatible.

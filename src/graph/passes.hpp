@@ -72,8 +72,10 @@ class PassManager {
  public:
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
   // Runs the passes in order, skipping those named in `disabled`, repeating the sequence until nothing
-  // changes (at most `max_rounds` times). Throws if `disabled` names an unknown pass.
-  void run(Graph& graph, const std::set<std::string>& disabled, int max_rounds = 8) const;
+  // changes (at most `max_rounds` times: a chain of shape computations can need one round per reshape that
+  // depends on an earlier one, as in every layer of a transformer). Throws if `disabled` names an unknown
+  // pass.
+  void run(Graph& graph, const std::set<std::string>& disabled, int max_rounds = 100) const;
   std::vector<std::string> names() const;
 
  private:

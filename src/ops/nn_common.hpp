@@ -126,6 +126,12 @@ void check_same_type(InferContext& ctx, size_t i, const char* name);
 // Checks that the input's type is floating (f32, f16, bf16, f64).
 void check_floating(InferContext& ctx, size_t i, const char* name);
 
+// Conv's attribute validation, shape inference and reference kernel (inputs X, W and optional B; inputs
+// after B are ignored), for the operators that extend Conv (com.sluice FusedConv).
+void validate_conv_attrs(const Node& node);
+void infer_conv_output(InferContext& ctx);
+std::vector<Tensor> run_conv_reference(const Node& node, std::span<const Tensor> in, KernelEnv& env);
+
 // Per-family registration, called by register_nn_ops.
 void register_conv_ops(OpRegistry& registry);
 void register_conv_extra_ops(OpRegistry& registry);

@@ -386,6 +386,12 @@ void validate_conv_transpose(const Node& node) {
 
 }  // namespace
 
+void validate_conv_attrs(const Node& node) { validate_conv(node); }
+void infer_conv_output(InferContext& ctx) { infer_conv(ctx); }
+std::vector<Tensor> run_conv_reference(const Node& node, std::span<const Tensor> in, KernelEnv& env) {
+  return run_conv(node, in, env);
+}
+
 void register_conv_ops(OpRegistry& registry) {
   registry.add(OpSchema{"", "Conv", 1, 2, 3, 1, 1, validate_conv, infer_conv, run_conv});
   registry.add(OpSchema{"", "ConvTranspose", 1, 2, 3, 1, 1, validate_conv_transpose, infer_conv_transpose,

@@ -84,8 +84,9 @@ void build_plans(const Graph& g, std::map<const Graph*, std::unique_ptr<Interpre
 // subgraph can read outer values by name. Lives on the stack of run() / run_subgraph().
 class Frame : public graph::KernelEnv {
  public:
-  Frame(const Interpreter& interp, const Interpreter::Plan& plan, const Frame* parent)
-      : interp_(interp), plan_(plan), parent_(parent), slots_(plan.constants) {
+  Frame(const Interpreter& interp, const Interpreter::Plan& plan, const Frame* parent,
+        const std::function<Tensor(const std::string&)>* outer = nullptr)
+      : interp_(interp), plan_(plan), parent_(parent), outer_(outer), slots_(plan.constants) {
     for (const auto& [slot, name] : plan.outer_slots) slots_[slot] = parent_lookup(name);
   }
 
@@ -159,12 +160,18 @@ class Frame : public graph::KernelEnv {
       auto it = f->plan_.slot_of_name.find(name);
       if (it != f->plan_.slot_of_name.end() && !f->slots_[it->second].empty()) return f->slots_[it->second];
     }
+    for (const Frame* f = this; f; f = f->parent_) {
+      if (!f->outer_) continue;
+      Tensor t = (*f->outer_)(name);
+      if (!t.empty()) return t;
+    }
     throw_error("subgraph '", plan_.graph->name, "': outer value '", name, "' is not available");
   }
 
   const Interpreter& interp_;
   const Interpreter::Plan& plan_;
   const Frame* parent_;
+  const std::function<Tensor(const std::string&)>* outer_;  // the root frame's outer scope, if any
   std::vector<Tensor> slots_;
 };
 
@@ -178,6 +185,14 @@ std::vector<Tensor> Interpreter::run(const std::vector<Tensor>& inputs,
                                      std::vector<ProfilingInfo>* profile) const {
   Frame frame(*this, *plans_.at(graph_.get()), nullptr);
   return frame.execute(inputs, profile);
+}
+
+std::vector<Tensor> Interpreter::run_subgraph(const Graph& body, const std::vector<Tensor>& inputs,
+                                              const std::function<Tensor(const std::string&)>& outer) const {
+  auto it = plans_.find(&body);
+  SLUICE_CHECK(it != plans_.end(), "subgraph '", body.name, "' is not part of the compiled graph");
+  Frame frame(*this, *it->second, nullptr, &outer);
+  return frame.execute(inputs, nullptr);
 }
 
 }  // namespace sluice::runtime

@@ -1,6 +1,7 @@
 // Runs a graph node by node with the reference kernels, on one thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,12 @@ class Interpreter {
   // that failed.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs,
                           std::vector<ProfilingInfo>* profile = nullptr) const;
+
+  // Runs one subgraph of the graph (an If branch, a Loop or Scan body, at any depth) on its inputs, for
+  // an executor that runs the main graph itself: `outer` returns the value of an enclosing graph's value
+  // by name (an empty Tensor when it has none).
+  std::vector<Tensor> run_subgraph(const graph::Graph& body, const std::vector<Tensor>& inputs,
+                                   const std::function<Tensor(const std::string&)>& outer) const;
 
   // The execution plan of one graph (the main graph or a subgraph): slots for every value, the constant
   // values, and when each slot can be released.

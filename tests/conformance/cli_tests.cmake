@@ -106,3 +106,45 @@ sluice_cli_test(conformance_missing_expectations EXPECT error
                 MATCH "no_such.expected: cannot open the expectations file")
 sluice_cli_test(conformance_missing_folder EXPECT error ARGS conformance ${cli_data}/no_such_folder -d REF
                 MATCH "no_such_folder: no such directory")
+
+# sluice run --profile and sluice bench (one request, synchronous) on REF, which every build has.
+sluice_cli_test(run_profile EXPECT success ARGS run -d REF --profile
+                MATCH "\nnode +op type +exec type +time \\(ms\\) +% total\n[^\n]+ ref +[0-9]+\\.[0-9]+ +[0-9]+\\.[0-9]%\n\
+.*\ntotal \\([0-9]+ nodes\\) +[0-9]+\\.[0-9]+ +100\\.0%\n$")
+sluice_cli_test(bench_json EXPECT success ARGS bench -d REF -niter 2 --json ${cli_out}/bench.json
+                MATCH "\nCount: +2 iterations\n.*\nThroughput: +[0-9.]+ FPS"
+                FILE_MATCH "${cli_out}/bench.json|^\\{\n  \"throughput_fps\": [0-9.e+-]+,\n  \"count\": 2,\n\
+  \"duration_ms\": [0-9.e+-]+,\n  \"latency_ms\": \\{\n    \"median\": [0-9.e+-]+,\n    \"average\": [0-9.e+-]+,\n\
+    \"min\": [0-9.e+-]+,\n    \"max\": [0-9.e+-]+,\n    \"p90\": [0-9.e+-]+,\n    \"p99\": [0-9.e+-]+\n  \\},\n\
+  \"first_inference_ms\": [0-9.e+-]+,\n.*\n  \"peak_rss_kb\": [1-9][0-9]*,\n  \"model\": \"[^\"]+\",\n\
+  \"device\": \"REF\",\n.*\n  \"batch\": 1,\n.*\n  \"properties\": \\{\n.*\n    \"NUM_STREAMS\": \"1\",\n(.*\n)?\
+    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"1\",\n.*\n  \\}\n\\}\n$"
+                CLEAN ${cli_out}/bench.json)
+sluice_cli_test(bench_shapes_and_profile EXPECT success
+                ARGS bench -m ${cli_data}/dyn_add.onnx -d REF -niter 3 -shape [2,5] -b 4 -pc
+                MATCH "\ninput x: f32 \\[4,5\\] [^\n]*\ninput y: f32 \\[4,5\\] .*\nmeasuring: sync API, 1 request, \
+batch 4, 3 iterations\nCount: +3 iterations\n.*\nprofile of the last inference:\n\
+node +op type +exec type +time \\(ms\\) +% total\nadd +Add +ref +[0-9.]+ +100\\.0%\ntotal \\(1 nodes\\) ")
+sluice_cli_test(bench_dynamic_dims_become_1 EXPECT success
+                ARGS bench -m ${cli_data}/dyn_add.onnx -d REF -niter 1 -t 60
+                MATCH "note: input 'x' \\[n,3\\]: dynamic dimensions set to 1.*\ninput x: f32 \\[1,3\\] .*\
+1 iterations or 60 s, whichever comes first\nCount: +1 iterations\n")
+sluice_cli_test(bench_async EXPECT error ARGS bench -d REF -api async MATCH "-api async: not yet supported")
+sluice_cli_test(bench_bad_hint EXPECT error ARGS bench -d REF -hint fast MATCH "hint: fast not in")
+sluice_cli_test(bench_zero_niter EXPECT error ARGS bench -d REF -niter 0
+                MATCH "niter: expected a number >= 1, got '0'")
+sluice_cli_test(bench_bad_time EXPECT error ARGS bench -d REF -t -1 MATCH "time: expected seconds > 0")
+sluice_cli_test(bench_bad_precision EXPECT error ARGS bench -d REF -infer_precision i8
+                MATCH "infer_precision: i8 not in")
+sluice_cli_test(bench_unknown_option EXPECT error ARGS bench -d REF -nstreams 2 MATCH "-nstreams")
+sluice_cli_test(bench_bad_shape EXPECT error ARGS bench -d REF -shape "input(1,3,224,224)"
+                MATCH "-shape 'input\\(1,3,224,224\\)': expected NAME\\[DIMS\\] or \\[DIMS\\]")
+sluice_cli_test(bench_bad_dims EXPECT error ARGS bench -d REF -shape input[1,3,x,224]
+                MATCH "-shape 'input\\[1,3,x,224\\]': expected non-negative integer dimensions")
+sluice_cli_test(bench_shape_unknown_input EXPECT error ARGS bench -d REF -shape image[1,3,224,224]
+                MATCH "-shape: the model has no input 'image' \\(inputs: 'input'\\)")
+sluice_cli_test(bench_property_twice EXPECT error ARGS bench -d REF -nthreads 1 -p INFERENCE_NUM_THREADS=2
+                MATCH "-nthreads and -p INFERENCE_NUM_THREADS=... both set INFERENCE_NUM_THREADS")
+sluice_cli_test(bench_json_unwritable EXPECT error
+                ARGS bench -d REF -niter 1 --json ${cli_data}/add.onnx/bench.json
+                MATCH "add.onnx/bench.json: cannot create the folder")

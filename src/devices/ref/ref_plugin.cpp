@@ -8,6 +8,7 @@
 #include "graph/passes.hpp"
 #include "runtime/interpreter.hpp"
 #include "sluice/dev/infer_request_base.hpp"
+#include "sluice/dev/plugin_base.hpp"
 #include "sluice/dev/property_store.hpp"
 
 namespace sluice::ref {
@@ -90,43 +91,22 @@ std::vector<Tensor> RefInferRequest::run(const std::vector<Tensor>& inputs, cons
   return compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr);
 }
 
-// Thread-safe: properties_ is guarded by mutex_.
-class RefPlugin : public dev::IPlugin {
+// Thread-safe (PluginBase guards the properties).
+class RefPlugin : public dev::PluginBase {
  public:
+  RefPlugin() : PluginBase(default_properties()) {}
   std::string device_name() const override { return ref::device_name; }
 
   std::shared_ptr<dev::ICompiledModel> compile_model(const Model& model, const std::string& device,
                                                      const AnyMap& properties) const override {
     SLUICE_CHECK(device == ref::device_name, "device '", device, "': REF takes no options");
-    dev::PropertyStore props = [&] {
-      std::lock_guard lock(mutex_);
-      return properties_.with(properties);
-    }();
+    dev::PropertyStore props = properties_with(properties);
     std::shared_ptr<graph::Graph> graph = dev::graph_of(model).clone();
     graph->resolve_operators();
     const auto disabled = props.get("DISABLED_PASSES").as<std::vector<std::string>>();
     graph::default_pass_manager().run(*graph, std::set<std::string>(disabled.begin(), disabled.end()));
     return std::make_shared<RefCompiledModel>(std::move(graph), std::move(props));
   }
-
-  Any get_property(const std::string& name) const override {
-    std::lock_guard lock(mutex_);
-    if (name == "SUPPORTED_PROPERTIES") return properties_.names();
-    return properties_.get(name);
-  }
-
-  void set_property(const AnyMap& properties) override {
-    std::lock_guard lock(mutex_);
-    properties_.set(properties);
-  }
-
-  std::vector<std::string> unsupported_operators(const Model& model) const override {
-    return model.unsupported_operators();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  dev::PropertyStore properties_ = default_properties();
 };
 
 }  // namespace

@@ -26,8 +26,30 @@ struct RunOptions {
   std::vector<std::string> properties;  // "KEY=VALUE"
   std::string output_dir;               // empty: no files written
   uint64_t seed = 0;
+  bool profile = false;  // compile with ENABLE_PROFILING and print the per-node profile table
 };
 int run_run_command(const RunOptions& options);
+
+// `sluice bench [-m MODEL] ...`: inference speed, in the manner of OpenVINO's benchmark_app. Today one
+// request run synchronously (one inference at a time); the options for async requests, streams and sweeps
+// come later and fit in here.
+struct BenchOptions {
+  std::string model_path;           // empty: the built-in default model
+  std::string device;               // empty: CPU if available, else REF
+  int64_t niter = 0;                // 0: not given
+  double time_s = 0;                // 0: not given (neither -niter nor -t: 10 s)
+  int64_t batch = 0;                // 0: not given; else every input's dimension 0 is set to it
+  std::vector<std::string> shapes;  // "name[1,3,224,224]", "[1,3,224,224]" (every input), ','-joined
+  int64_t nthreads = -1;            // -1: not given; else INFERENCE_NUM_THREADS
+  std::string infer_precision;      // empty: not given; else INFERENCE_PRECISION_HINT (f32, bf16)
+  std::string hint;                 // empty or "none": not given; latency|throughput|cumulative_throughput
+  std::string api = "sync";         // sync; async is not yet supported
+  bool profile = false;             // -pc: ENABLE_PROFILING and the profile table of the last inference
+  std::string json_path;            // empty: no JSON report
+  std::vector<std::string> properties;  // "KEY=VALUE": further compile properties
+  uint64_t seed = 0;                    // of the random input data
+};
+int run_bench_command(const BenchOptions& options);
 
 // `sluice conformance DIR ...`: runs the ONNX backend node test cases of a folder on a device.
 struct ConformanceOptions {

@@ -1,8 +1,13 @@
-// The `sluice` command-line tool: devices, model info, one inference, the ONNX conformance suite.
+// The `sluice` command-line tool: devices, model info, one inference, benchmarks, the ONNX conformance
+// suite.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
 #include <exception>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "sluice/error.hpp"
 #include "tools/sluice/commands.hpp"
@@ -10,6 +15,7 @@
 
 namespace {
 
+using sluice::tool::BenchOptions;
 using sluice::tool::ConformanceOptions;
 using sluice::tool::InfoOptions;
 using sluice::tool::RunOptions;
@@ -33,6 +39,92 @@ void add_run_options(CLI::App& app, RunOptions& options) {
   app.add_option("--seed", options.seed, "seed of the random input data")->default_val(0);
   app.add_option("-p,--property", options.properties, "KEY=VALUE: a compile property, e.g. NUM_STREAMS=2")
       ->type_name("KEY=VALUE");
+  app.add_flag("--profile", options.profile,
+               "compile with ENABLE_PROFILING and print the per-node times of the inference, longest first");
+}
+
+// benchmark_app spells its long options with one dash (-niter 100); CLI11 wants two for names longer than
+// one letter, so in `sluice bench ...` these are rewritten to --niter etc. before parsing (both spellings
+// work). Only the names below, and only after `bench` as the subcommand, so nothing else is touched.
+constexpr std::array<std::string_view, 10> bench_long_options = {
+    "niter", "shape", "nthreads", "infer_precision", "hint", "api", "pc", "json", "seed", "time"};
+
+std::vector<std::string> with_bench_long_options(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  if (args.size() < 2 || args[1] != "bench") return args;
+  for (auto it = args.begin() + 2; it != args.end(); ++it) {
+    if (it->size() < 3 || (*it)[0] != '-' || (*it)[1] == '-') continue;
+    std::string_view name = std::string_view(*it).substr(1, it->find('=') - 1);
+    if (std::find(bench_long_options.begin(), bench_long_options.end(), name) != bench_long_options.end()) {
+      it->insert(0, "-");
+    }
+  }
+  return args;
+}
+
+// A number of at least `minimum`, with a plain message (CLI11's ranges print their huge upper bounds).
+CLI::Validator at_least(double minimum) {
+  std::string bound = std::to_string(static_cast<int64_t>(minimum));
+  return CLI::Validator(
+      [minimum, bound](std::string& text) -> std::string {
+        size_t used = 0;
+        double value = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || text.empty() || !(value >= minimum)) {
+          return "expected a number >= " + bound + ", got '" + text + "'";
+        }
+        return {};
+      },
+      ">=" + bound);
+}
+
+void add_bench_options(CLI::App& app, BenchOptions& options) {
+  app.add_option("-m,--model", options.model_path, "the ONNX model file (default: the built-in model)")
+      ->type_name("MODEL");
+  app.add_option("-d,--device", options.device, "the device (default: CPU if available, else REF)");
+  app.add_option("--niter", options.niter, "measured inferences (after one warm-up inference)")
+      ->type_name("N")
+      ->check(at_least(1));
+  app.add_option("-t,--time", options.time_s,
+                 "seconds of measured inferences (default 10 when -niter is not given; with both, whichever "
+                 "ends first)")
+      ->type_name("SECONDS")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            return CLI::PositiveNumber(text).empty() ? std::string()
+                                                     : "expected seconds > 0, got '" + text + "'";
+          },
+          ">0"));
+  app.add_option("-b,--batch", options.batch, "set dimension 0 of every input (Model::reshape_batch)")
+      ->type_name("BATCH")
+      ->check(at_least(1));
+  // Each value is kept whole: bound to a vector, CLI11 would split "[1,3,224,224]" into its numbers.
+  app.add_option("--shape",
+                 "input shapes: NAME[DIMS] or [DIMS] (every input), several separated by ',', e.g. "
+                 "input[1,3,224,224]; dimensions still dynamic become 1")
+      ->each([&options](const std::string& value) { options.shapes.push_back(value); })
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("SHAPES");
+  app.add_option("--nthreads", options.nthreads, "INFERENCE_NUM_THREADS")->type_name("N")->check(at_least(0));
+  app.add_option("--infer_precision", options.infer_precision, "INFERENCE_PRECISION_HINT: f32 or bf16")
+      ->check(CLI::IsMember({"f32", "bf16"}));
+  app.add_option("--hint", options.hint,
+                 "PERFORMANCE_HINT: latency, throughput, cumulative_throughput, or none (not set)")
+      ->check(CLI::IsMember({"latency", "throughput", "cumulative_throughput", "none"}, CLI::ignore_case));
+  app.add_option("--api", options.api,
+                 "sync (one request, one inference at a time); async: not yet supported")
+      ->check(CLI::IsMember({"sync", "async"}));
+  app.add_flag("--pc", options.profile,
+               "compile with ENABLE_PROFILING and print the per-node times of the last inference");
+  app.add_option("--json", options.json_path, "write the results as JSON to FILE")->type_name("FILE");
+  app.add_option("-p,--property", options.properties, "KEY=VALUE: a further compile property")
+      ->type_name("KEY=VALUE");
+  app.add_option("--seed", options.seed, "seed of the random input data")->default_val(0);
 }
 
 void add_conformance_options(CLI::App& app, ConformanceOptions& options) {
@@ -49,10 +141,11 @@ void add_conformance_options(CLI::App& app, ConformanceOptions& options) {
 }
 
 int run_selected(const CLI::App& app, const InfoOptions& info, const RunOptions& run,
-                 const ConformanceOptions& conformance) {
+                 const BenchOptions& bench, const ConformanceOptions& conformance) {
   if (app.got_subcommand("devices")) return sluice::tool::run_devices_command();
   if (app.got_subcommand("info")) return sluice::tool::run_info_command(info);
   if (app.got_subcommand("run")) return sluice::tool::run_run_command(run);
+  if (app.got_subcommand("bench")) return sluice::tool::run_bench_command(bench);
   return sluice::tool::run_conformance_command(conformance);
 }
 
@@ -66,12 +159,22 @@ int run_main(int argc, char** argv) {
   add_info_options(*app.add_subcommand("info", "show a model's inputs, outputs and operators"), info);
   RunOptions run;
   add_run_options(*app.add_subcommand("run", "run one inference of a model and summarize the outputs"), run);
+  BenchOptions bench;
+  add_bench_options(
+      *app.add_subcommand("bench",
+                          "measure inference latency and throughput, in the manner of OpenVINO's "
+                          "benchmark_app (its one-dash options work: -niter, -shape, -pc, ...)"),
+      bench);
   ConformanceOptions conformance;
   add_conformance_options(
       *app.add_subcommand("conformance", "run the ONNX backend node tests of a folder on a device"),
       conformance);
+  std::vector<std::string> args = with_bench_long_options(argc, argv);
+  std::vector<char*> arg_pointers;
+  arg_pointers.reserve(args.size());
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_pointers.size()), arg_pointers.data());
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -80,7 +183,7 @@ int run_main(int argc, char** argv) {
     sluice::tool::print_error(std::string(e.what()) + " (run 'sluice --help' for usage)");
     return 2;
   }
-  return run_selected(app, info, run, conformance);
+  return run_selected(app, info, run, bench, conformance);
 }
 
 }  // namespace

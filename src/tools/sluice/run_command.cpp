@@ -11,6 +11,7 @@
 #include "sluice/error.hpp"
 #include "tools/sluice/commands.hpp"
 #include "tools/sluice/default_model.hpp"
+#include "tools/sluice/profile_table.hpp"
 #include "tools/sluice/tensor_text.hpp"
 #include "tools/sluice/tool_util.hpp"
 #include "util/npy.hpp"
@@ -22,54 +23,6 @@ using Clock = std::chrono::steady_clock;
 
 double milliseconds_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// "NAME=VALUE" options as a map; a repeated name is an error.
-std::map<std::string, std::string> parse_named(const std::vector<std::string>& items,
-                                               const std::string& flag) {
-  std::map<std::string, std::string> named;
-  for (const std::string& item : items) {
-    auto [name, value] = split_key_value(item, flag);
-    SLUICE_CHECK(named.emplace(name, value).second, flag, ": '", name, "' is given twice");
-  }
-  return named;
-}
-
-// "1,3,224,224" or "[1,3,224,224]" ("" or "[]" for a scalar).
-Shape parse_dims(const std::string& name, std::string text) {
-  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
-  Shape shape;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    size_t used = 0;
-    int64_t extent = -1;
-    try {
-      extent = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    SLUICE_CHECK(used == item.size() && extent >= 0, "-s ", name, "=", text,
-                 ": expected non-negative integer dimensions separated by ',' (e.g. 1,3,224,224)");
-    shape.push_back(extent);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return shape;
-}
-
-std::string port_names(const std::vector<PortInfo>& ports) {
-  std::string names;
-  for (const PortInfo& port : ports) names += (names.empty() ? "'" : ", '") + port.name + "'";
-  return names.empty() ? "none" : names;
-}
-
-const PortInfo& find_input(const Model& model, const std::string& name, const std::string& flag) {
-  for (const PortInfo& port : model.inputs()) {
-    if (port.name == name) return port;
-  }
-  throw_error(flag, ": the model has no input '", name, "' (inputs: ", port_names(model.inputs()), ")");
 }
 
 // Reads the -i files and checks each against its port.
@@ -96,7 +49,8 @@ void apply_shapes(Model& model, const std::vector<std::string>& shape_items,
   for (const auto& [name, dims] : parse_named(shape_items, "-s")) {
     find_input(model, name, "-s");
     SLUICE_CHECK(!given.count(name), "input '", name, "' has both -i and -s: give only one");
-    shapes.emplace(name, PartialShape(parse_dims(name, dims)));
+    shapes.emplace(name,
+                   PartialShape(parse_dims(dims, std::string("-s ").append(name).append("=").append(dims))));
   }
   for (const auto& [name, tensor] : given) {
     if (!model.input(name).shape.is_static()) shapes.emplace(name, PartialShape(tensor.shape()));
@@ -107,12 +61,6 @@ void apply_shapes(Model& model, const std::vector<std::string>& shape_items,
                  port.shape.to_string(), ": give its data with -i ", port.name,
                  "=FILE.npy or its shape with -s ", port.name, "=DIMS");
   }
-}
-
-AnyMap parse_properties(const std::vector<std::string>& items) {
-  AnyMap properties;
-  for (const auto& [key, value] : parse_named(items, "-p")) properties.emplace(key, Any(value));
-  return properties;
 }
 
 void make_output_dir(const std::string& dir) {
@@ -142,6 +90,7 @@ int run_run_command(const RunOptions& options) {
   Core core;
   std::string device = choose_device(core, options.device);
   AnyMap properties = parse_properties(options.properties);
+  if (options.profile) properties.insert_or_assign(std::string(props::enable_profiling.name), Any(true));
   if (!options.output_dir.empty()) make_output_dir(options.output_dir);
 
   auto start = Clock::now();
@@ -174,6 +123,7 @@ int run_run_command(const RunOptions& options) {
   std::cout << "device " << device << ": read+compile " << compile_ms << " ms, first inference " << infer_ms
             << " ms\n";
   if (!options.output_dir.empty()) write_outputs(options.output_dir, compiled.outputs(), request);
+  if (options.profile) print_profile_table(std::cout, request.get_profiling_info());
   return 0;
 }
 

@@ -1,0 +1,370 @@
+// The CPU device through the public API: differential runs of the fused patterns against REF on random
+// graphs, dynamic and data-dependent shapes, subgraphs, properties, bound outputs and runtime errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <dnnl.hpp>
+#include <random>
+
+#include "graph/graph.hpp"
+#include "sluice/dev/plugin.hpp"
+#include "sluice/sluice.hpp"
+
+namespace sluice {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Builds a graph node by node (opset 17, single-output nodes).
+class Builder {
+ public:
+  Builder() {
+    g_->name = "test";
+    g_->opset_imports[""] = 17;
+  }
+  graph::Value* input(const std::string& name, PartialShape shape, ElementType type = ElementType::f32) {
+    graph::Value* v = g_->add_value(name);
+    v->type = type;
+    v->shape = std::move(shape);
+    v->is_graph_input = true;
+    g_->inputs().push_back(v);
+    return v;
+  }
+  graph::Value* constant(const Tensor& t) {
+    graph::Value* v = g_->add_value("c" + std::to_string(count_++));
+    v->constant = t;
+    v->type = t.type();
+    v->shape = PartialShape(t.shape());
+    return v;
+  }
+  graph::Value* node(const std::string& op, std::vector<graph::Value*> inputs,
+                     std::map<std::string, graph::AttributeValue> attrs = {}) {
+    graph::Value* out = g_->add_value(op + "_out" + std::to_string(count_));
+    graph::Node* n = g_->add_node(op, "", std::move(inputs), {out}, op + "_" + std::to_string(count_++));
+    n->attributes = std::move(attrs);
+    return out;
+  }
+  Model finish(std::vector<graph::Value*> outputs) {
+    g_->outputs() = std::move(outputs);
+    return dev::make_model(g_);
+  }
+
+ private:
+  std::shared_ptr<graph::Graph> g_ = std::make_shared<graph::Graph>();
+  int count_ = 0;
+};
+
+Tensor random_f32(const Shape& shape, std::mt19937& rng, float lo = -1, float hi = 1) {
+  Tensor t(ElementType::f32, shape);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (float& v : t.values<float>()) v = dist(rng);
+  return t;
+}
+
+// Runs `model` on CPU and on REF with the same inputs; expects every output within rtol (relative L2
+// error per output) and returns CPU's profile.
+std::vector<ProfilingInfo> expect_cpu_matches_ref(const Model& model, const std::vector<Tensor>& inputs,
+                                                  double rtol = 1e-5, AnyMap cpu_props = {}) {
+  Core core;
+  cpu_props["ENABLE_PROFILING"] = true;
+  std::vector<std::vector<Tensor>> results;
+  std::vector<ProfilingInfo> profile;
+  for (const std::string device : {"CPU", "REF"}) {
+    CompiledModel compiled = core.compile_model(model, device, device == "CPU" ? cpu_props : AnyMap{});
+    InferRequest request = compiled.create_infer_request();
+    for (size_t i = 0; i < inputs.size(); ++i) request.set_input_tensor(i, inputs[i]);
+    request.infer();
+    std::vector<Tensor> outs;
+    for (size_t o = 0; o < compiled.outputs().size(); ++o)
+      outs.push_back(request.get_output_tensor(o).clone());
+    results.push_back(outs);
+    if (device == "CPU") profile = request.get_profiling_info();
+  }
+  for (size_t o = 0; o < results[0].size(); ++o) {
+    const Tensor& cpu = results[0][o];
+    const Tensor& ref = results[1][o];
+    EXPECT_EQ(cpu.shape(), ref.shape());
+    if (cpu.shape() != ref.shape()) continue;
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < ref.size(); ++i) {
+      const double r = ref.data<float>()[i], c = cpu.data<float>()[i];
+      diff += (c - r) * (c - r);
+      norm += r * r;
+    }
+    EXPECT_LE(std::sqrt(diff / std::max(norm, 1e-30)), rtol) << "output " << o;
+  }
+  return profile;
+}
+
+// Whether oneDNN runs bf16 natively here, as the CPU device decides it.
+bool dnnl_native_bf16_for_tests() {
+  const auto isa = dnnl::get_effective_cpu_isa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+int count_type(const std::vector<ProfilingInfo>& profile, const std::string& type) {
+  return static_cast<int>(std::count_if(profile.begin(), profile.end(),
+                                        [&](const ProfilingInfo& p) { return p.node_type == type; }));
+}
+
+// A random conv block: Conv -> BatchNormalization -> activation -> (+ residual) -> activation, as the
+// fusions see it in CNNs.
+TEST(CpuDevice, RandomConvBlocksMatchReference) {
+  const std::vector<std::string> activations = {
+      "", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Clip", "Elu", "SiLU"};
+  for (int seed = 0; seed < 24; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+    const int64_t c = 4 + pick(3) * 4, h = 5 + pick(6), batch = 1 + pick(2);
+    const int64_t k = 1 + 2 * pick(2), group = pick(3) == 0 ? c : 1;
+    Builder b;
+    graph::Value* x = b.input("x", PartialShape({batch, c, h, h}));
+    graph::Value* w = b.constant(random_f32({c, c / group, k, k}, rng, -0.5, 0.5));
+    graph::Value* bias = b.constant(random_f32({c}, rng));
+    graph::Value* y = b.node("Conv", {x, w, bias},
+                             {{"pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2}}, {"group", group}});
+    if (pick(2)) {
+      y = b.node("BatchNormalization",
+                 {y, b.constant(random_f32({c}, rng, 0.5, 1.5)), b.constant(random_f32({c}, rng)),
+                  b.constant(random_f32({c}, rng)), b.constant(random_f32({c}, rng, 0.5, 2))},
+                 {{"epsilon", 1e-5f}});
+    }
+    auto activate = [&](graph::Value* v) {
+      const std::string act = activations[pick(static_cast<int>(activations.size()))];
+      if (act.empty()) return v;
+      if (act == "SiLU") return b.node("Mul", {v, b.node("Sigmoid", {v})});
+      if (act == "Clip")
+        return b.node("Clip", {v, b.constant(Tensor::scalar(0.f)), b.constant(Tensor::scalar(6.f))});
+      if (act == "LeakyRelu") return b.node(act, {v}, {{"alpha", 0.1f}});
+      if (act == "Elu") return b.node(act, {v}, {{"alpha", 0.7f}});
+      return b.node(act, {v});
+    };
+    y = activate(y);
+    if (pick(2)) y = activate(pick(2) ? b.node("Add", {y, x}) : b.node("Add", {x, y}));
+    Model model = b.finish({y});
+    const auto profile = expect_cpu_matches_ref(model, {random_f32({batch, c, h, h}, rng)}, 1e-5);
+    EXPECT_EQ(count_type(profile, "Conv") + count_type(profile, "FusedConv"), 1);
+    EXPECT_EQ(count_type(profile, "BatchNormalization"), 0) << "BatchNormalization was not folded";
+  }
+}
+
+// A transformer block: MatMul + bias -> GELU (erf decomposition) -> MatMul + bias -> residual -> LayerNorm
+// (decomposed), then attention with a mask.
+TEST(CpuDevice, TransformerBlockMatchesReference) {
+  for (int seed = 0; seed < 4; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(100 + seed);
+    const int64_t batch = 1 + seed % 2, seq = 7 + seed, hidden = 16, heads = 2, head = hidden / heads;
+    Builder b;
+    graph::Value* x = b.input("x", PartialShape({batch, seq, hidden}));
+    graph::Value* mask = b.input("mask", PartialShape({batch, 1, 1, seq}));
+    auto linear = [&](graph::Value* v, int64_t in, int64_t out) {
+      return b.node("Add", {b.node("MatMul", {v, b.constant(random_f32({in, out}, rng, -0.3, 0.3))}),
+                            b.constant(random_f32({out}, rng))});
+    };
+    auto split_heads = [&](graph::Value* v) {
+      graph::Value* r =
+          b.node("Reshape", {v, b.constant(Tensor::from<int64_t>({4}, {batch, seq, heads, head}))});
+      return b.node("Transpose", {r}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
+    };
+    graph::Value* q = split_heads(linear(x, hidden, hidden));
+    graph::Value* kt = b.node("Transpose", {split_heads(linear(x, hidden, hidden))},
+                              {{"perm", std::vector<int64_t>{0, 1, 3, 2}}});
+    graph::Value* v = split_heads(linear(x, hidden, hidden));
+    graph::Value* scores =
+        b.node("Div", {b.node("MatMul", {q, kt}), b.constant(Tensor::scalar(std::sqrt(float(head))))});
+    graph::Value* probs = b.node("Softmax", {b.node("Add", {scores, mask})}, {{"axis", int64_t{-1}}});
+    graph::Value* ctx =
+        b.node("Transpose", {b.node("MatMul", {probs, v})}, {{"perm", std::vector<int64_t>{0, 2, 1, 3}}});
+    ctx = b.node("Reshape", {ctx, b.constant(Tensor::from<int64_t>({3}, {batch, seq, hidden}))});
+    graph::Value* h = b.node("Add", {linear(ctx, hidden, hidden), x});
+    // LayerNorm as torch exports it.
+    graph::Value* mean = b.node("ReduceMean", {h}, {{"axes", std::vector<int64_t>{-1}}});
+    graph::Value* centered = b.node("Sub", {h, mean});
+    graph::Value* var = b.node("ReduceMean", {b.node("Pow", {centered, b.constant(Tensor::scalar(2.f))})},
+                               {{"axes", std::vector<int64_t>{-1}}});
+    graph::Value* normed =
+        b.node("Div", {centered, b.node("Sqrt", {b.node("Add", {var, b.constant(Tensor::scalar(1e-5f))})})});
+    h = b.node("Add", {b.node("Mul", {normed, b.constant(random_f32({hidden}, rng, 0.5, 1.5))}),
+                       b.constant(random_f32({hidden}, rng))});
+    // FFN with GELU as torch exports it: x * 0.5 * (1 + erf(x / sqrt 2)).
+    graph::Value* f = linear(h, hidden, 4 * hidden);
+    graph::Value* erf = b.node("Erf", {b.node("Div", {f, b.constant(Tensor::scalar(1.4142135f))})});
+    graph::Value* gelu =
+        b.node("Mul", {b.node("Mul", {f, b.node("Add", {erf, b.constant(Tensor::scalar(1.f))})}),
+                       b.constant(Tensor::scalar(0.5f))});
+    graph::Value* y = b.node("Add", {linear(gelu, 4 * hidden, hidden), h});
+    Model model = b.finish({y});
+    Tensor mask_value = random_f32({batch, 1, 1, seq}, rng, -3, 0);
+    mask_value.data<float>()[0] = -10000.f;
+    const auto profile =
+        expect_cpu_matches_ref(model, {random_f32({batch, seq, hidden}, rng), mask_value}, 1e-5);
+    EXPECT_EQ(count_type(profile, "MatMul"), 0) << "every MatMul should be fused";
+    EXPECT_GE(count_type(profile, "FusedMatMul"), 5);
+  }
+}
+
+// y = MatMul(x, W) + b with x [batch, 8]: one model, many batch sizes, more than the plan cache holds.
+TEST(CpuDevice, DynamicBatchRunsEveryShape) {
+  std::mt19937 rng(5);
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({Dimension::dynamic("batch"), 8}));
+  graph::Value* y = b.node("Relu", {b.node("Add", {b.node("MatMul", {x, b.constant(random_f32({8, 5}, rng))}),
+                                                   b.constant(random_f32({5}, rng))})});
+  Model model = b.finish({y});
+  Core core;
+  CompiledModel cpu = core.compile_model(model, "CPU");
+  CompiledModel ref = core.compile_model(model, "REF");
+  InferRequest rc = cpu.create_infer_request(), rr = ref.create_infer_request();
+  for (int64_t batch : {1, 3, 2, 1, 7, 0, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 6, 5, 4, 3, 1}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    Tensor in = random_f32({batch, 8}, rng);
+    rc.set_input_tensor(in);
+    rr.set_input_tensor(in);
+    rc.infer();
+    rr.infer();
+    const Tensor a = rc.get_output_tensor(), e = rr.get_output_tensor();
+    ASSERT_EQ(a.shape(), e.shape());
+    for (int64_t i = 0; i < e.size(); ++i) EXPECT_NEAR(a.data<float>()[i], e.data<float>()[i], 1e-5);
+  }
+  EXPECT_GT(cpu.get_property("ARENA_BYTES").as<int64_t>(), 0);
+  EXPECT_GT(cpu.get_property("WEIGHTS_BYTES").as<int64_t>(), 0);
+}
+
+// NonZero's output shape depends on the data: the nodes after it run on reference kernels that allocate.
+TEST(CpuDevice, DataDependentShapes) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({6}));
+  graph::Value* nz = b.node("NonZero", {b.node("Relu", {x})});
+  graph::Value* y =
+      b.node("ReduceSum", {b.node("Cast", {nz}, {{"to", int64_t{1}}})}, {{"keepdims", int64_t{0}}});
+  Model model = b.finish({y, b.node("Neg", {x})});
+  Core core;
+  CompiledModel cpu = core.compile_model(model, "CPU");
+  InferRequest r = cpu.create_infer_request();
+  for (auto values : {std::vector<float>{1, -1, 2, 0, 3, -4}, std::vector<float>{-1, -1, 5, 0, 0, 0}}) {
+    r.set_input_tensor(Tensor::from<float>({6}, std::span<const float>(values)));
+    r.infer();
+    float expected = 0;
+    for (size_t i = 0; i < values.size(); ++i) expected += values[i] > 0 ? static_cast<float>(i) : 0;
+    EXPECT_EQ(r.get_output_tensor(0).data<float>()[0], expected);
+    EXPECT_EQ(r.get_output_tensor(1).data<float>()[2], -values[2]);
+  }
+}
+
+// An If whose branches read a value of the main graph by name.
+TEST(CpuDevice, SubgraphsReadOuterValues) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({3}));
+  graph::Value* cond = b.input("cond", PartialShape(Shape{}), ElementType::boolean);
+  graph::Value* doubled = b.node("Add", {x, x});
+  auto branch = [&](const std::string& op) {
+    auto g = std::make_shared<graph::Graph>();
+    g->name = op;
+    g->opset_imports[""] = 17;
+    graph::Value* outer = g->add_value(doubled->name);
+    outer->outer = true;
+    outer->type = ElementType::f32;
+    outer->shape = PartialShape({3});
+    graph::Value* out = g->add_value(op + "_y");
+    g->add_node(op, "", {outer}, {out}, op);
+    g->outputs() = {out};
+    return g;
+  };
+  // Values computed between `doubled` and the If: the memory plan must not give them `doubled`'s buffer,
+  // which the If reads by name only.
+  graph::Value* chain = b.node("Neg", {b.node("Abs", {b.node("Neg", {x})})});
+  graph::Value* y = b.node("If", {cond}, {{"then_branch", branch("Neg")}, {"else_branch", branch("Abs")}});
+  Model model = b.finish({y, chain});
+  Core core;
+  InferRequest r = core.compile_model(model, "CPU").create_infer_request();
+  r.set_tensor("x", Tensor::from<float>({3}, {1, -2, 3}));
+  r.set_tensor("cond", Tensor::scalar(true));
+  r.infer();
+  EXPECT_EQ(r.get_output_tensor(0).data<float>()[1], 4.f);
+  r.set_tensor("cond", Tensor::scalar(false));
+  r.infer();
+  EXPECT_EQ(r.get_output_tensor(0).data<float>()[1], 4.f);
+  EXPECT_EQ(r.get_output_tensor(0).data<float>()[0], 2.f);
+  EXPECT_EQ(r.get_output_tensor(1).data<float>()[1], -2.f);
+}
+
+TEST(CpuDevice, BoundOutputIsWrittenAndInputsAreUntouched) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({2, 3}));
+  Model model = b.finish({b.node("Relu", {x}), b.node("Identity", {x})});
+  Core core;
+  InferRequest r = core.compile_model(model, "CPU").create_infer_request();
+  std::vector<float> in = {1, -2, 3, -4, 5, -6};
+  std::vector<float> out(6, 99.f);
+  r.set_tensor("x", Tensor(ElementType::f32, {2, 3}, in.data()));
+  r.set_output_tensor(0, Tensor(ElementType::f32, {2, 3}, out.data()));
+  r.infer();
+  EXPECT_EQ(out, (std::vector<float>{1, 0, 3, 0, 5, 0}));
+  EXPECT_EQ(in, (std::vector<float>{1, -2, 3, -4, 5, -6}));
+  EXPECT_EQ(r.get_output_tensor(1).data<float>()[1], -2.f);
+  // A later inference overwrites the request's own output tensors (as get_tensor documents).
+  in[1] = 7;
+  r.infer();
+  EXPECT_EQ(r.get_output_tensor(1).data<float>()[1], 7.f);
+  EXPECT_EQ(out[1], 7.f);
+}
+
+TEST(CpuDevice, RuntimeErrorsNameTheNode) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({4}));
+  graph::Value* idx = b.input("idx", PartialShape({2}), ElementType::i64);
+  Model model = b.finish({b.node("Gather", {x, idx})});
+  Core core;
+  InferRequest r = core.compile_model(model, "CPU").create_infer_request();
+  r.set_tensor("x", Tensor::from<float>({4}, {1, 2, 3, 4}));
+  r.set_tensor("idx", Tensor::from<int64_t>({2}, {1, 9}));
+  try {
+    r.infer();
+    FAIL() << "no error for an index out of range";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("Gather"));
+    EXPECT_THAT(e.what(), HasSubstr("9"));
+  }
+  r.set_tensor("idx", Tensor::from<int64_t>({2}, {1, -1}));
+  r.infer();
+  EXPECT_EQ(r.get_output_tensor().data<float>()[1], 4.f);
+}
+
+TEST(CpuDevice, PropertiesAreResolved) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({1, 4, 6, 6}));
+  std::mt19937 rng(1);
+  Model model = b.finish({b.node("Conv", {x, b.constant(random_f32({8, 4, 3, 3}, rng))})});
+  Core core;
+  CompiledModel c = core.compile_model(model, "CPU", {{"INFERENCE_NUM_THREADS", int64_t{1}}});
+  EXPECT_EQ(c.get_property("INFERENCE_NUM_THREADS").as<int64_t>(), 1);
+  EXPECT_EQ(c.get_property("NUM_STREAMS").as<int64_t>(), 1);
+  EXPECT_GT(c.get_property("WEIGHTS_BYTES").as<int64_t>(), 0);  // planned at compile: static shapes
+  EXPECT_GT(c.get_property("ARENA_BYTES").as<int64_t>(), 0);
+  CompiledModel all = core.compile_model(model, "CPU");
+  EXPECT_GE(all.get_property("INFERENCE_NUM_THREADS").as<int64_t>(), 1);
+  // bf16 resolves to bf16 only where the CPU has it natively (oneDNN's view: ONEDNN_MAX_CPU_ISA can hide
+  // it; ctest runs this test again that way).
+  const bool native = dnnl_native_bf16_for_tests();
+  CompiledModel low = core.compile_model(model, "CPU", {{"INFERENCE_PRECISION_HINT", std::string("bf16")}});
+  EXPECT_EQ(low.get_property("INFERENCE_PRECISION_HINT").as<ElementType>(),
+            native ? ElementType::bf16 : ElementType::f32);
+  auto caps = core.get_property("CPU", "OPTIMIZATION_CAPABILITIES").as<std::vector<std::string>>();
+  EXPECT_EQ(std::count(caps.begin(), caps.end(), "BF16"), native ? 1 : 0);
+  EXPECT_THAT(
+      [&] {
+        core.compile_model(model, "CPU", {{"NUM_STREAMS", int64_t{2}}});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("NUM_STREAMS")));
+  EXPECT_THAT(
+      [&] {
+        core.compile_model(model, "CPU", {{"DISABLED_PASSES", std::string("no_such_pass")}});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("fold_batchnorm")));
+}
+
+}  // namespace
+}  // namespace sluice
