@@ -9,7 +9,8 @@ InferRequestBase::InferRequestBase(std::vector<PortInfo> inputs, std::vector<Por
       outputs_(std::move(outputs)),
       input_tensors_(inputs_.size()),
       output_tensors_(outputs_.size()),
-      output_bound_(outputs_.size(), false) {}
+      preset_(outputs_.size()),
+      results_(outputs_.size()) {}
 
 void InferRequestBase::check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const {
   SLUICE_CHECK(!tensor.empty(), kind, " '", port.name, "': the tensor is empty");
@@ -28,7 +29,7 @@ void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& ten
     input_tensors_[index] = tensor;
   } else {
     output_tensors_[index] = tensor;
-    output_bound_[index] = true;
+    preset_[index] = tensor;
   }
 }
 
@@ -52,24 +53,20 @@ void InferRequestBase::infer() {
     SLUICE_CHECK(!input_tensors_[i].empty(), "input '", inputs_[i].name,
                  "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
   }
-  std::vector<Tensor> preset(outputs_.size());
+  run(input_tensors_, preset_, results_);
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    if (output_bound_[i]) preset[i] = output_tensors_[i];
-  }
-  std::vector<Tensor> results = run(input_tensors_, preset);
-  SLUICE_CHECK(results.size() == outputs_.size(), "the device produced ", results.size(),
-               " outputs; expected ", outputs_.size());
-  for (size_t i = 0; i < outputs_.size(); ++i) {
-    if (!output_bound_[i] || results[i].data() == output_tensors_[i].data()) {
-      output_tensors_[i] = results[i];
+    SLUICE_CHECK(!results_[i].empty(), "the device produced no tensor for output '", outputs_[i].name, "'");
+    if (preset_[i].empty() || results_[i].data() == preset_[i].data()) {
+      output_tensors_[i] = results_[i];
       continue;
     }
+    const Tensor& result = results_[i];
     Tensor& bound = output_tensors_[i];
-    SLUICE_CHECK(bound.type() == results[i].type() && bound.shape() == results[i].shape(), "output '",
-                 outputs_[i].name, "': the result has type ", to_string(results[i].type()), " and shape ",
-                 to_string(results[i].shape()), " but the tensor set for it has type ",
-                 to_string(bound.type()), " and shape ", to_string(bound.shape()));
-    if (bound.byte_size()) std::memcpy(bound.data(), results[i].data(), bound.byte_size());
+    SLUICE_CHECK(bound.type() == result.type() && bound.shape() == result.shape(), "output '",
+                 outputs_[i].name, "': the result has type ", to_string(result.type()), " and shape ",
+                 to_string(result.shape()), " but the tensor set for it has type ", to_string(bound.type()),
+                 " and shape ", to_string(bound.shape()));
+    if (bound.byte_size()) std::memcpy(bound.data(), result.data(), bound.byte_size());
   }
 }
 

@@ -7,53 +7,15 @@
 #include <dnnl.hpp>
 #include <random>
 
-#include "graph/graph.hpp"
+#include "graph_builder.hpp"
 #include "sluice/dev/plugin.hpp"
 #include "sluice/sluice.hpp"
 
 namespace sluice {
 namespace {
 
+using test::Builder;
 using ::testing::HasSubstr;
-
-// Builds a graph node by node (opset 17, single-output nodes).
-class Builder {
- public:
-  Builder() {
-    g_->name = "test";
-    g_->opset_imports[""] = 17;
-  }
-  graph::Value* input(const std::string& name, PartialShape shape, ElementType type = ElementType::f32) {
-    graph::Value* v = g_->add_value(name);
-    v->type = type;
-    v->shape = std::move(shape);
-    v->is_graph_input = true;
-    g_->inputs().push_back(v);
-    return v;
-  }
-  graph::Value* constant(const Tensor& t) {
-    graph::Value* v = g_->add_value("c" + std::to_string(count_++));
-    v->constant = t;
-    v->type = t.type();
-    v->shape = PartialShape(t.shape());
-    return v;
-  }
-  graph::Value* node(const std::string& op, std::vector<graph::Value*> inputs,
-                     std::map<std::string, graph::AttributeValue> attrs = {}) {
-    graph::Value* out = g_->add_value(op + "_out" + std::to_string(count_));
-    graph::Node* n = g_->add_node(op, "", std::move(inputs), {out}, op + "_" + std::to_string(count_++));
-    n->attributes = std::move(attrs);
-    return out;
-  }
-  Model finish(std::vector<graph::Value*> outputs) {
-    g_->outputs() = std::move(outputs);
-    return dev::make_model(g_);
-  }
-
- private:
-  std::shared_ptr<graph::Graph> g_ = std::make_shared<graph::Graph>();
-  int count_ = 0;
-};
 
 Tensor random_f32(const Shape& shape, std::mt19937& rng, float lo = -1, float hi = 1) {
   Tensor t(ElementType::f32, shape);

@@ -21,11 +21,13 @@ class InferRequestBase : public IInferRequest {
   void infer() override;
 
  protected:
-  // Computes the outputs (in port order) from the inputs (in port order, validated). Output tensors may
-  // be new or may be the ones `preset_outputs` holds (a non-empty entry is a tensor the user bound: the
-  // device may write into it directly and return it).
-  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs,
-                                  const std::vector<Tensor>& preset_outputs) = 0;
+  // Computes the outputs (in port order) from the inputs (in port order, validated) into `outputs`
+  // (sized to the ports, holding the previous results). A non-empty `preset[i]` is a tensor the user
+  // bound to output i: the device may write into it directly and put it in outputs[i], or put another
+  // tensor of the same type and shape there (its values are then copied into the bound one).
+  // Copy-assigning into `outputs` reuses its storage, so a device can run without allocating.
+  virtual void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+                   std::vector<Tensor>& outputs) = 0;
 
  private:
   void check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const;
@@ -34,7 +36,8 @@ class InferRequestBase : public IInferRequest {
   std::vector<PortInfo> outputs_;
   mutable std::vector<Tensor> input_tensors_;   // bound by set_tensor, or allocated by get_tensor
   mutable std::vector<Tensor> output_tensors_;  // results of the last inference, or bound by the user
-  std::vector<bool> output_bound_;  // the user set this output's tensor: results are written into it
+  std::vector<Tensor> preset_;   // per output: the tensor the user set for it (results go into it), or empty
+  std::vector<Tensor> results_;  // run()'s outputs, kept so that inferences reuse the storage
 };
 
 }  // namespace sluice::dev

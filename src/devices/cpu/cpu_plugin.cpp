@@ -103,7 +103,8 @@ class CpuInferRequest : public dev::InferRequestBase {
   std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
 
  private:
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset) override;
+  void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+           std::vector<Tensor>& outputs) override;
 
   std::shared_ptr<const CpuCompiledModel> compiled_;
   Executor::Request state_;
@@ -166,11 +167,11 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
 CpuInferRequest::CpuInferRequest(std::shared_ptr<const CpuCompiledModel> compiled)
     : InferRequestBase(compiled->inputs(), compiled->outputs()), compiled_(std::move(compiled)) {}
 
-std::vector<Tensor> CpuInferRequest::run(const std::vector<Tensor>& inputs,
-                                         const std::vector<Tensor>& preset) {
+void CpuInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+                          std::vector<Tensor>& outputs) {
   profile_.clear();
-  return compiled_->executor().run(state_, inputs, preset, compiled_->threads(),
-                                   compiled_->profiling() ? &profile_ : nullptr);
+  compiled_->executor().run(state_, inputs, preset, outputs, compiled_->threads(),
+                            compiled_->profiling() ? &profile_ : nullptr);
 }
 
 // Thread-safe (PluginBase guards the properties).

@@ -75,20 +75,20 @@ class ReorderKernel final : public Kernel {
 
   struct State : KernelState {
     dnnl::memory src, dst;
-    std::unordered_map<int, dnnl::memory> args;
+    std::vector<dnnl_exec_arg_t> args;
   };
   std::unique_ptr<KernelState> make_state() const override {
     auto s = std::make_unique<State>();
     s->src = dnnl::memory(from_, engine_, nullptr);
     s->dst = dnnl::memory(to_, engine_, nullptr);
-    s->args = {{DNNL_ARG_FROM, s->src}, {DNNL_ARG_TO, s->dst}};
+    s->args = args_of({{DNNL_ARG_FROM, s->src}, {DNNL_ARG_TO, s->dst}});
     return s;
   }
   void run(RunContext& ctx, KernelState* state) const override {
     auto& s = static_cast<State&>(*state);
     s.src.set_data_handle(ctx.inputs[0].data());
     s.dst.set_data_handle(ctx.outputs[0].data());
-    reorder_.execute(*ctx.stream, s.args);
+    execute(reorder_, *ctx.stream, s.args);
   }
 
  private:
@@ -729,28 +729,47 @@ void apply_thread_config(const ThreadConfig& threads) {
   pinned = cores;
 }
 
-std::vector<Tensor> Executor::run(Request& request, const std::vector<Tensor>& inputs,
-                                  const std::vector<Tensor>& preset, const ThreadConfig& threads,
-                                  std::vector<ProfilingInfo>* profile) const {
-  apply_thread_config(threads);
-  std::vector<Shape> shapes;
-  shapes.reserve(inputs.size());
-  for (const Tensor& t : inputs) shapes.push_back(t.shape());
-  std::shared_ptr<const Plan> plan = plan_for(shapes);
+namespace {
 
-  auto& binding = request.bindings_[plan.get()];
-  if (!binding) {
-    // Forget bindings of plans the cache has dropped, then bind this one.
-    std::erase_if(request.plans_, [&](const std::shared_ptr<const Plan>& p) {
-      if (p.use_count() > 1) return false;  // still cached (the cache holds another reference)
-      request.bindings_.erase(p.get());
-      return true;
-    });
-    binding = bind(plan, engine_);
-    request.plans_.push_back(plan);
+// Whether the inputs have the shapes the plan was made for.
+bool same_shapes(const Plan& plan, const std::vector<Tensor>& inputs) {
+  if (inputs.size() != plan.input_slots.size()) return false;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].shape() != plan.slots[plan.input_slots[i]].info.shape) return false;
   }
-  Request::Binding& b = *binding;
+  return true;
+}
+
+}  // namespace
+
+void Executor::run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+                   std::vector<Tensor>& outputs, const ThreadConfig& threads,
+                   std::vector<ProfilingInfo>* profile) const {
+  apply_thread_config(threads);
+  if (!request.last_ || !same_shapes(*request.last_->plan, inputs)) {
+    std::vector<Shape> shapes;
+    shapes.reserve(inputs.size());
+    for (const Tensor& t : inputs) shapes.push_back(t.shape());
+    std::shared_ptr<const Plan> plan = plan_for(shapes);
+    auto& binding = request.bindings_[plan.get()];
+    if (!binding) {
+      // Forget bindings of plans the cache has dropped, then bind this one.
+      std::erase_if(request.plans_, [&](const std::shared_ptr<const Plan>& p) {
+        if (p.use_count() > 1) return false;  // still cached (the cache holds another reference)
+        request.bindings_.erase(p.get());
+        return true;
+      });
+      binding = bind(plan, engine_);
+      request.plans_.push_back(plan);
+    }
+    request.last_ = binding.get();
+  }
+  Request::Binding& b = *request.last_;
+  const std::shared_ptr<const Plan>& plan = b.plan;
   for (size_t i = 0; i < plan->input_slots.size(); ++i) b.slots[plan->input_slots[i]] = inputs[i];
+  SLUICE_CHECK(preset.size() == plan->output_slots.size(), "the model has ", plan->output_slots.size(),
+               " outputs; ", preset.size(), " were given");
+  outputs.resize(plan->output_slots.size());
   for (size_t i = 0; i < plan->output_slots.size(); ++i) {
     const int s = plan->output_slots[i];
     if (plan->slots[s].kind == SlotKind::Output) b.slots[s] = preset[i] ? preset[i] : b.own_outputs[i];
@@ -760,9 +779,12 @@ std::vector<Tensor> Executor::run(Request& request, const std::vector<Tensor>& i
     const Step& step = plan->steps[n];
     auto& in = b.step_in[n];
     auto& out = b.step_out[n];
-    for (size_t i = 0; i < step.in.size(); ++i) in[i] = step.in[i] >= 0 ? b.slots[step.in[i]] : Tensor();
+    // Copy-assigning a handle into one of the same rank reuses its storage: no allocation.
+    for (size_t i = 0; i < step.in.size(); ++i) {
+      if (step.in[i] >= 0) in[i] = b.slots[step.in[i]];
+    }
     for (size_t o = 0; o < step.out.size(); ++o) {
-      out[o] = step.out[o] >= 0 && !step.heap_outputs ? b.slots[step.out[o]] : Tensor();
+      if (step.out[o] >= 0 && !step.heap_outputs) out[o] = b.slots[step.out[o]];
     }
     RunContext ctx{in, out, step.scratch >= 0 ? b.arena + plan->buffers[step.scratch].offset : nullptr,
                    &b.stream, &env};
@@ -794,24 +816,25 @@ std::vector<Tensor> Executor::run(Request& request, const std::vector<Tensor>& i
       if (step.in[i] >= 0 && plan->slots[step.in[i]].kind == SlotKind::Heap) in[i] = Tensor();
     }
   }
-  std::vector<Tensor> results;
-  results.reserve(plan->output_slots.size());
   for (size_t i = 0; i < plan->output_slots.size(); ++i) {
     const int s = plan->output_slots[i];
-    Tensor t = b.slots[s];
-    if (plan->slots[s].kind == SlotKind::Heap) {
-      b.slots[s] = Tensor();
-      if (preset[i]) {
-        SLUICE_CHECK(preset[i].shape() == t.shape(), "output '", plan->slots[s].name, "' has shape ",
-                     to_string(t.shape()), " but the bound output tensor has shape ",
-                     to_string(preset[i].shape()));
-        std::memcpy(preset[i].data(), t.data(), t.byte_size());
-        t = preset[i];
-      }
+    if (plan->slots[s].kind != SlotKind::Heap) {
+      outputs[i] = b.slots[s];
+      continue;
     }
-    results.push_back(std::move(t));
+    // A reference kernel's result: handed over as it is, or copied into the bound tensor.
+    Tensor t = std::move(b.slots[s]);
+    b.slots[s] = Tensor();
+    if (preset[i]) {
+      SLUICE_CHECK(preset[i].shape() == t.shape(), "output '", plan->slots[s].name, "' has shape ",
+                   to_string(t.shape()), " but the bound output tensor has shape ",
+                   to_string(preset[i].shape()));
+      std::memcpy(preset[i].data(), t.data(), t.byte_size());
+      outputs[i] = preset[i];
+    } else {
+      outputs[i] = std::move(t);
+    }
   }
-  return results;
 }
 
 }  // namespace sluice::cpu

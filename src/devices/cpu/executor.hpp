@@ -61,14 +61,17 @@ class Executor {
     friend class Executor;
     std::map<const Plan*, std::unique_ptr<Binding>> bindings_;  // only for plans still cached
     std::vector<std::shared_ptr<const Plan>> plans_;            // keeps bound plans alive
+    Binding* last_ = nullptr;                                   // the binding of the last run
   };
 
   // Runs one inference. `inputs` in graph-input order; `preset[i]`, when not empty, is the tensor to
-  // write output i into. Returns the outputs (request-owned tensors that the next run overwrites, or the
-  // preset ones). Throws sluice::Error naming the node that failed.
-  std::vector<Tensor> run(Request& request, const std::vector<Tensor>& inputs,
-                          const std::vector<Tensor>& preset, const ThreadConfig& threads,
-                          std::vector<ProfilingInfo>* profile) const;
+  // write output i into. `outputs` (one per graph output) receives the results: the preset tensors, or
+  // the request's own tensors, which the next run overwrites. Throws sluice::Error naming the node
+  // that failed. Allocates nothing once the request has run with these input shapes (the plan's reference
+  // kernels aside).
+  void run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+           std::vector<Tensor>& outputs, const ThreadConfig& threads,
+           std::vector<ProfilingInfo>* profile) const;
 
   // The plan for these input shapes, made and cached on first use (on the calling thread's team).
   std::shared_ptr<const Plan> plan_for(const std::vector<Shape>& input_shapes) const;

@@ -41,6 +41,20 @@ const std::vector<KernelEntry>* KernelRegistry::find(const std::string& domain,
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+std::vector<dnnl_exec_arg_t> args_of(const std::unordered_map<int, dnnl::memory>& args) {
+  std::vector<dnnl_exec_arg_t> out;
+  out.reserve(args.size());
+  for (const auto& [index, memory] : args) out.push_back({index, memory.get()});
+  return out;
+}
+
+void execute(const dnnl::primitive& primitive, const dnnl::stream& stream,
+             const std::vector<dnnl_exec_arg_t>& args) {
+  dnnl::error::wrap_c_api(
+      dnnl_primitive_execute(primitive.get(), stream.get(), static_cast<int>(args.size()), args.data()),
+      "could not execute a primitive");
+}
+
 bool has_dnnl_type(ElementType type) {
   switch (type) {
     case ElementType::f32:

@@ -159,6 +159,12 @@ template <class F> void parallel_for(int64_t n, int64_t grain, F&& fn) {
   }
 }
 
+// Runs a oneDNN primitive with arguments prepared once (args_of): dnnl::primitive::execute would build a
+// new argument vector on every call.
+std::vector<dnnl_exec_arg_t> args_of(const std::unordered_map<int, dnnl::memory>& args);
+void execute(const dnnl::primitive& primitive, const dnnl::stream& stream,
+             const std::vector<dnnl_exec_arg_t>& args);
+
 // oneDNN's data type for an element type; throws for types oneDNN does not have.
 dnnl::memory::data_type dnnl_type(ElementType type);
 bool has_dnnl_type(ElementType type);

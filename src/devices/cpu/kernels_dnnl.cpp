@@ -151,10 +151,18 @@ memory::desc as_layout(const memory::desc& md, ElementType type, const Shape& sh
 // What every oneDNN kernel keeps per request: memory objects bound to the run's buffers, and the
 // argument map of the primitive (built once, so that running allocates nothing).
 struct PrimitiveState : KernelState {
-  std::unordered_map<int, memory> args;
-  memory src_user;  // the input as it arrives, when it must be reordered first
-  memory dst_sum;   // the sum operand as it arrives, when it must be reordered into the destination
-  memory dst;       // the destination, for the sum reorder
+  std::unordered_map<int, memory> args;  // the primitive's arguments by index
+  std::vector<dnnl_exec_arg_t> c_args;   // the same, prepared for execute() (set by finish())
+  memory src_user;                       // the input as it arrives, when it must be reordered first
+  memory dst_sum;  // the sum operand as it arrives, when it must be reordered into the destination
+  std::vector<dnnl_exec_arg_t> src_reorder_args, sum_reorder_args;
+
+  void finish() {
+    c_args = args_of(args);
+    if (src_user)
+      src_reorder_args = args_of({{DNNL_ARG_FROM, src_user}, {DNNL_ARG_TO, args.at(DNNL_ARG_SRC)}});
+    if (dst_sum) sum_reorder_args = args_of({{DNNL_ARG_FROM, dst_sum}, {DNNL_ARG_TO, args.at(DNNL_ARG_DST)}});
+  }
 };
 
 memory::desc matrix_md(const memory::dims& dims, dt type, bool transposed);
@@ -218,7 +226,7 @@ class WeightedKernel final : public Kernel {
     }
     if (src_reorder_) s->src_user = memory(src_user_md_, engine_, nullptr);
     if (sum_reorder_) s->dst_sum = memory(sum_user_md_, engine_, nullptr);
-    s->dst = s->args[DNNL_ARG_DST];
+    s->finish();
     return s;
   }
 
@@ -230,17 +238,17 @@ class WeightedKernel final : public Kernel {
     if (src_reorder_) {
       s.src_user.set_data_handle(ctx.inputs[0].data());
       src.set_data_handle(scratch + scratchpad_bytes_);
-      src_reorder_.execute(*ctx.stream, s.src_user, src);
+      execute(src_reorder_, *ctx.stream, s.src_reorder_args);
     } else {
       src.set_data_handle(ctx.inputs[0].data());
     }
     if (!weights_) s.args[DNNL_ARG_WEIGHTS].set_data_handle(ctx.inputs[1].data());
-    s.dst.set_data_handle(ctx.outputs[0].data());
+    s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
     if (sum_input_ >= 0 && ctx.inputs[sum_input_].data() != ctx.outputs[0].data()) {
       // The operand of the sum goes into the destination first; the primitive adds onto it.
       if (sum_reorder_) {
         s.dst_sum.set_data_handle(ctx.inputs[sum_input_].data());
-        sum_reorder_.execute(*ctx.stream, s.dst_sum, s.dst);
+        execute(sum_reorder_, *ctx.stream, s.sum_reorder_args);
       } else {
         std::memcpy(ctx.outputs[0].data(), ctx.inputs[sum_input_].data(), dst_md_.get_size());
       }
@@ -249,7 +257,7 @@ class WeightedKernel final : public Kernel {
       s.args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(b.post_op_index) | DNNL_ARG_SRC_1].set_data_handle(
           ctx.inputs[b.input].data());
     }
-    prim_.execute(*ctx.stream, s.args);
+    execute(prim_, *ctx.stream, s.c_args);
   }
 
  private:
@@ -345,6 +353,7 @@ class PoolKernel final : public Kernel {
     s->args[DNNL_ARG_SRC] = memory(pd_.src_desc(), engine_, nullptr);
     s->args[DNNL_ARG_DST] = memory(pd_.dst_desc(), engine_, nullptr);
     s->args[DNNL_ARG_SCRATCHPAD] = memory(pd_.scratchpad_desc(), engine_, nullptr);
+    s->finish();
     return s;
   }
 
@@ -353,7 +362,7 @@ class PoolKernel final : public Kernel {
     s.args[DNNL_ARG_SRC].set_data_handle(ctx.inputs[0].data());
     s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
     s.args[DNNL_ARG_SCRATCHPAD].set_data_handle(ctx.scratch);
-    pool_.execute(*ctx.stream, s.args);
+    execute(pool_, *ctx.stream, s.c_args);
   }
 
   static std::unique_ptr<Kernel> make(PlanContext& ctx);
@@ -585,6 +594,7 @@ class ConcatKernel final : public Kernel {
     }
     s->args[DNNL_ARG_DST] = memory(pd_.dst_desc(), engine_, nullptr);
     s->args[DNNL_ARG_SCRATCHPAD] = memory(pd_.scratchpad_desc(), engine_, nullptr);
+    s->finish();
     return s;
   }
 
@@ -595,7 +605,7 @@ class ConcatKernel final : public Kernel {
     }
     s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
     s.args[DNNL_ARG_SCRATCHPAD].set_data_handle(ctx.scratch);
-    concat_.execute(*ctx.stream, s.args);
+    execute(concat_, *ctx.stream, s.c_args);
   }
 
   static std::unique_ptr<Kernel> make(PlanContext& ctx) {

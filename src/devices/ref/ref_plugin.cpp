@@ -43,7 +43,8 @@ class RefInferRequest : public dev::InferRequestBase {
   std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
 
  private:
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset) override;
+  void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+           std::vector<Tensor>& outputs) override;
 
   std::shared_ptr<const RefCompiledModel> compiled_;
   std::vector<ProfilingInfo> profile_;
@@ -86,9 +87,10 @@ class RefCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
 RefInferRequest::RefInferRequest(std::shared_ptr<const RefCompiledModel> compiled)
     : InferRequestBase(compiled->inputs(), compiled->outputs()), compiled_(std::move(compiled)) {}
 
-std::vector<Tensor> RefInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>&) {
+void RefInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
+                          std::vector<Tensor>& outputs) {
   profile_.clear();
-  return compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr);
+  outputs = compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr);
 }
 
 // Thread-safe (PluginBase guards the properties).
