@@ -154,36 +154,16 @@ void infer_fused_matmul(InferContext& ctx) {
                bs.to_string(), "; transB = 1 needs rank >= 2");
   SLUICE_CHECK(!ctx.has_input(2) || !bs.rank_known() || bs.rank() >= 2, where(node), "input B has shape ",
                bs.to_string(), "; a Bias needs B of rank >= 2 (the result's last dim)");
-  if (!as.rank_known() || !bs.rank_known()) {
-    ctx.set_output(0, ctx.input_type(0), PartialShape());
-    infer_post_op_inputs(ctx, 3);
-    return;
-  }
-  SLUICE_CHECK(as.rank() >= 1 && bs.rank() >= 1, where(node), "inputs have shapes ", as.to_string(), " and ",
-               bs.to_string(), "; the product needs rank >= 1");
-  std::vector<Dimension> a = as.dims(), b = bs.dims();
-  if (trans_b) std::swap(b[b.size() - 1], b[b.size() - 2]);
-  if (a.size() == 1) a.insert(a.begin(), Dimension(1));
-  if (b.size() == 1) b.emplace_back(1);
-  const Dimension& ka = a.back();
-  const Dimension& kb = b[b.size() - 2];
-  SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
-               "inner dimensions do not match: A has shape ", as.to_string(), ", B has shape ",
-               bs.to_string(), " (transB=", trans_b, ")");
-  const PartialShape batch_a(std::vector<Dimension>(a.begin(), a.end() - 2));
-  const PartialShape batch_b(std::vector<Dimension>(b.begin(), b.end() - 2));
-  std::vector<Dimension> out = ops::broadcast_partial_shapes(batch_a, batch_b, node).dims();
-  if (as.rank() > 1) out.push_back(a[a.size() - 2]);
-  if (bs.rank() > 1) out.push_back(b.back());
-  if (ctx.has_input(2)) {
+  const PartialShape out = ops::nn::matmul_output_shape(node, as, bs, trans_b);
+  if (ctx.has_input(2) && out.rank_known()) {
     const auto& bias = ctx.input_shape(2);
-    const Dimension& n = b.back();
+    const Dimension& n = out[static_cast<size_t>(out.rank() - 1)];
     SLUICE_CHECK(!bias.rank_known() || (bias.rank() == 1 && (bias[0].is_dynamic() || n.is_dynamic() ||
                                                              bias[0].extent() == n.extent())),
                  where(node), "input Bias has shape ", bias.to_string(), "; expected [", n.to_string(),
                  "] (the result's last dim)");
   }
-  ctx.set_output(0, ctx.input_type(0), PartialShape(out));
+  ctx.set_output(0, ctx.input_type(0), out);
   infer_post_op_inputs(ctx, 3);
 }
 

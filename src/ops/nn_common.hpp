@@ -130,6 +130,10 @@ void check_floating(InferContext& ctx, size_t i, const char* name);
 // after B are ignored), for the operators that extend Conv (com.sluice FusedConv).
 void validate_conv_attrs(const Node& node);
 void infer_conv_output(InferContext& ctx);
+// The shape of a matrix product (MatMul's numpy semantics, B's last two dims swapped first when
+// `trans_b`); throws naming the node when the inner dims differ or the batch dims do not broadcast.
+PartialShape matmul_output_shape(const Node& node, const PartialShape& as, const PartialShape& bs,
+                                 bool trans_b);
 std::vector<Tensor> run_conv_reference(const Node& node, std::span<const Tensor> in, KernelEnv& env);
 
 // Per-family registration, called by register_nn_ops.

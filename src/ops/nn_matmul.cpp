@@ -50,29 +50,8 @@ void matrix_product(const T* a, int64_t a_row, int64_t a_col, const T* b, int64_
 
 void infer_matmul(InferContext& ctx) {
   check_matmul_types(ctx);
-  const Node& node = ctx.node;
-  const auto& as = ctx.input_shape(0);
-  const auto& bs = ctx.input_shape(1);
-  if (!as.rank_known() || !bs.rank_known()) {
-    ctx.set_output(0, ctx.input_type(0), PartialShape());
-    return;
-  }
-  SLUICE_CHECK(as.rank() >= 1 && bs.rank() >= 1, where(node), "inputs have shapes ", as.to_string(), " and ",
-               bs.to_string(), "; MatMul needs rank >= 1");
-  std::vector<Dimension> a = as.dims(), b = bs.dims();
-  if (a.size() == 1) a.insert(a.begin(), Dimension(1));
-  if (b.size() == 1) b.emplace_back(1);
-  const Dimension& ka = a.back();
-  const Dimension& kb = b[b.size() - 2];
-  SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
-               "inner dimensions do not match: A has shape ", as.to_string(), ", B has shape ",
-               bs.to_string());
-  const PartialShape batch_a(std::vector<Dimension>(a.begin(), a.end() - 2));
-  const PartialShape batch_b(std::vector<Dimension>(b.begin(), b.end() - 2));
-  std::vector<Dimension> out = broadcast_partial_shapes(batch_a, batch_b, node).dims();
-  if (as.rank() > 1) out.push_back(a[a.size() - 2]);
-  if (bs.rank() > 1) out.push_back(b.back());
-  ctx.set_output(0, ctx.input_type(0), PartialShape(out));
+  ctx.set_output(0, ctx.input_type(0),
+                 matmul_output_shape(ctx.node, ctx.input_shape(0), ctx.input_shape(1), false));
 }
 
 std::vector<Tensor> run_matmul(const Node& node, std::span<const Tensor> in, KernelEnv&) {
@@ -205,6 +184,30 @@ void register_matmul_ops(OpRegistry& registry) {
   registry.add(OpSchema{"", "MatMul", 1, 2, 2, 1, 1, nullptr, infer_matmul, run_matmul});
   registry.add(OpSchema{"", "Gemm", 1, 3, 3, 1, 1, nullptr, infer_gemm, run_gemm});
   registry.add(OpSchema{"", "Gemm", 11, 2, 3, 1, 1, nullptr, infer_gemm, run_gemm});
+}
+
+PartialShape matmul_output_shape(const Node& node, const PartialShape& as, const PartialShape& bs,
+                                 bool trans_b) {
+  if (!as.rank_known() || !bs.rank_known()) return PartialShape();
+  SLUICE_CHECK(as.rank() >= 1 && bs.rank() >= 1, where(node), "inputs have shapes ", as.to_string(), " and ",
+               bs.to_string(), "; a matrix product needs rank >= 1");
+  SLUICE_CHECK(!trans_b || bs.rank() >= 2, where(node), "input B has shape ", bs.to_string(),
+               "; transB = 1 needs rank >= 2");
+  std::vector<Dimension> a = as.dims(), b = bs.dims();
+  if (trans_b) std::swap(b[b.size() - 1], b[b.size() - 2]);
+  if (a.size() == 1) a.insert(a.begin(), Dimension(1));
+  if (b.size() == 1) b.emplace_back(1);
+  const Dimension& ka = a.back();
+  const Dimension& kb = b[b.size() - 2];
+  SLUICE_CHECK(ka.is_dynamic() || kb.is_dynamic() || ka.extent() == kb.extent(), where(node),
+               "inner dimensions do not match: A has shape ", as.to_string(), ", B has shape ",
+               bs.to_string(), trans_b ? " (transB=1)" : "");
+  const PartialShape batch_a(std::vector<Dimension>(a.begin(), a.end() - 2));
+  const PartialShape batch_b(std::vector<Dimension>(b.begin(), b.end() - 2));
+  std::vector<Dimension> out = broadcast_partial_shapes(batch_a, batch_b, node).dims();
+  if (as.rank() > 1) out.push_back(a[a.size() - 2]);
+  if (bs.rank() > 1) out.push_back(b.back());
+  return PartialShape(out);
 }
 
 }  // namespace sluice::ops::nn

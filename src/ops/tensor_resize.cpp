@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ops/resize_coordinates.hpp"
 #include "ops/tensor_common.hpp"
 
 namespace sluice::ops::tensor {
@@ -167,42 +168,6 @@ ResizePlan plan_resize(const Node& node, const ResizeAttrs& a, const Shape& in, 
   return p;
 }
 
-// The input coordinate of output coordinate x along one axis.
-double source_coordinate(const ResizeAttrs& a, double x, int64_t in, int64_t out, double scale,
-                         double roi_start, double roi_end) {
-  const auto in_len = static_cast<double>(in);
-  const std::string& m = a.coordinate_mode;
-  if (m == "half_pixel") return (x + 0.5) / scale - 0.5;
-  if (m == "asymmetric") return x / scale;
-  if (m == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
-  if (m == "pytorch_half_pixel") return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
-  if (m == "half_pixel_symmetric") {
-    const double adjustment = static_cast<double>(out) / (scale * in_len);
-    const double offset = in_len / 2.0 * (1.0 - adjustment);
-    return offset + (x + 0.5) / scale - 0.5;
-  }
-  if (m == "align_corners") {
-    // The resized length is in * scale (not rounded), as the ONNX reference computes it.
-    const double resized = in_len * scale;
-    return resized == 1.0 ? 0.0 : x * (in_len - 1.0) / (resized - 1.0);
-  }
-  // tf_crop_and_resize
-  const double span = (roi_end - roi_start) * (in_len - 1.0);
-  const double start = roi_start * (in_len - 1.0);
-  return out > 1 ? start + x * span / static_cast<double>(out - 1) : start + span / 2.0;
-}
-
-int64_t nearest_index(const ResizeAttrs& a, double x, double scale) {
-  const double f = std::floor(x);
-  const double frac = x - f;
-  const std::string& m = a.nearest_mode;
-  if (m == "simple") return static_cast<int64_t>(scale < 1.0 ? std::ceil(x) : f);
-  if (m == "floor") return static_cast<int64_t>(f);
-  if (m == "ceil") return static_cast<int64_t>(std::ceil(x));
-  if (m == "round_prefer_ceil") return static_cast<int64_t>(frac < 0.5 ? f : f + 1.0);
-  return static_cast<int64_t>(frac <= 0.5 ? f : f + 1.0);  // round_prefer_floor
-}
-
 double cubic_kernel(double x, double a) {
   x = std::abs(x);
   if (x <= 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
@@ -267,12 +232,12 @@ std::vector<Taps> axis_taps(const ResizeAttrs& a, const ResizePlan& p, const Sha
       t = {{x, 1.0}};
       continue;
     }
-    const double src = source_coordinate(a, static_cast<double>(x), in[d], p.out_shape[d], p.scales[d],
-                                         p.roi_start[d], p.roi_end[d]);
+    const double src = resize_source_coordinate(a.coordinate_mode, static_cast<double>(x), in[d],
+                                                p.out_shape[d], p.scales[d], p.roi_start[d], p.roi_end[d]);
     if (a.coordinate_mode == "tf_crop_and_resize" && (src < 0.0 || src > static_cast<double>(in[d] - 1)))
       continue;
     if (a.mode == "nearest") {
-      t = {{std::clamp<int64_t>(nearest_index(a, src, p.scales[d]), 0, in[d] - 1), 1.0}};
+      t = {{std::clamp<int64_t>(resize_nearest_index(a.nearest_mode, src, p.scales[d]), 0, in[d] - 1), 1.0}};
     } else {
       t = interpolation_taps(a, src, in[d], p.scales[d]);
     }
@@ -477,3 +442,40 @@ void register_resize_ops(OpRegistry& registry) {
 }
 
 }  // namespace sluice::ops::tensor
+
+namespace sluice::ops {
+
+double resize_source_coordinate(const std::string& m, double x, int64_t in, int64_t out, double scale,
+                                double roi_start, double roi_end) {
+  const auto in_len = static_cast<double>(in);
+  if (m == "half_pixel") return (x + 0.5) / scale - 0.5;
+  if (m == "asymmetric") return x / scale;
+  if (m == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
+  if (m == "pytorch_half_pixel") return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+  if (m == "half_pixel_symmetric") {
+    const double adjustment = static_cast<double>(out) / (scale * in_len);
+    const double offset = in_len / 2.0 * (1.0 - adjustment);
+    return offset + (x + 0.5) / scale - 0.5;
+  }
+  if (m == "align_corners") {
+    // The resized length is in * scale (not rounded), as the ONNX reference computes it.
+    const double resized = in_len * scale;
+    return resized == 1.0 ? 0.0 : x * (in_len - 1.0) / (resized - 1.0);
+  }
+  // tf_crop_and_resize
+  const double span = (roi_end - roi_start) * (in_len - 1.0);
+  const double start = roi_start * (in_len - 1.0);
+  return out > 1 ? start + x * span / static_cast<double>(out - 1) : start + span / 2.0;
+}
+
+int64_t resize_nearest_index(const std::string& m, double x, double scale) {
+  const double f = std::floor(x);
+  const double frac = x - f;
+  if (m == "simple") return static_cast<int64_t>(scale < 1.0 ? std::ceil(x) : f);
+  if (m == "floor") return static_cast<int64_t>(f);
+  if (m == "ceil") return static_cast<int64_t>(std::ceil(x));
+  if (m == "round_prefer_ceil") return static_cast<int64_t>(frac < 0.5 ? f : f + 1.0);
+  return static_cast<int64_t>(frac <= 0.5 ? f : f + 1.0);  // round_prefer_floor
+}
+
+}  // namespace sluice::ops

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "ops/resize_coordinates.hpp"
 #include "ops/tensor_common.hpp"
 
 namespace sluice::cpu {
@@ -1080,32 +1081,6 @@ struct ResizeSettings {
   bool exclude_outside = false;
 };
 
-// The reference's coordinate transformation (tf_crop_and_resize is declined before).
-double source_coordinate(const std::string& m, double x, int64_t in, int64_t out, double scale) {
-  const auto in_len = static_cast<double>(in);
-  if (m == "half_pixel") return (x + 0.5) / scale - 0.5;
-  if (m == "asymmetric") return x / scale;
-  if (m == "tf_half_pixel_for_nn") return (x + 0.5) / scale;
-  if (m == "pytorch_half_pixel") return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
-  if (m == "half_pixel_symmetric") {
-    const double adjustment = static_cast<double>(out) / (scale * in_len);
-    const double offset = in_len / 2.0 * (1.0 - adjustment);
-    return offset + (x + 0.5) / scale - 0.5;
-  }
-  const double resized = in_len * scale;  // align_corners
-  return resized == 1.0 ? 0.0 : x * (in_len - 1.0) / (resized - 1.0);
-}
-
-int64_t nearest_index(const std::string& m, double x, double scale) {
-  const double f = std::floor(x);
-  const double frac = x - f;
-  if (m == "simple") return static_cast<int64_t>(scale < 1.0 ? std::ceil(x) : f);
-  if (m == "floor") return static_cast<int64_t>(f);
-  if (m == "ceil") return static_cast<int64_t>(std::ceil(x));
-  if (m == "round_prefer_ceil") return static_cast<int64_t>(frac < 0.5 ? f : f + 1.0);
-  return static_cast<int64_t>(frac <= 0.5 ? f : f + 1.0);  // round_prefer_floor
-}
-
 // The taps of one resized axis, or nullopt for a case the kernel leaves to the reference.
 std::optional<ResizeKernel::Axis> resize_axis(const ResizeSettings& s, int64_t in, int64_t out,
                                               double scale) {
@@ -1119,9 +1094,10 @@ std::optional<ResizeKernel::Axis> resize_axis(const ResizeSettings& s, int64_t i
       a.w1.push_back(0.0f);
       continue;
     }
-    const double src = source_coordinate(s.coordinate_mode, static_cast<double>(x), in, out, scale);
+    const double src =
+        ops::resize_source_coordinate(s.coordinate_mode, static_cast<double>(x), in, out, scale);
     if (!s.linear) {
-      a.i0.push_back(std::clamp<int64_t>(nearest_index(s.nearest_mode, src, scale), 0, in - 1));
+      a.i0.push_back(std::clamp<int64_t>(ops::resize_nearest_index(s.nearest_mode, src, scale), 0, in - 1));
       continue;
     }
     double f = std::floor(src), ratio = src - f;
