@@ -3,9 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <dnnl.hpp>
 #include <random>
+#include <thread>
 
 #include "graph_builder.hpp"
 #include "sluice/dev/plugin.hpp"
@@ -326,6 +328,95 @@ TEST(CpuDevice, PropertiesAreResolved) {
         core.compile_model(model, "CPU", {{"DISABLED_PASSES", std::string("no_such_pass")}});
       },
       ::testing::ThrowsMessage<Error>(HasSubstr("fold_batchnorm")));
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Requests of one compiled model run from several threads at once, with different input shapes: the
+// plan cache, the packed weights and the oneDNN primitives are shared; every result must be right.
+TEST(CpuDevice, ConcurrentRequestsOfOneModel) {
+  std::mt19937 rng(21);
+  test::Builder b;
+  graph::Value* x = b.input("x", PartialShape({Dimension::dynamic("batch"), 4, 8, 8}));
+  graph::Value* c =
+      b.node("Relu",
+             {b.node("Conv", {x, b.constant(random_f32({8, 4, 3, 3}, rng)), b.constant(random_f32({8}, rng))},
+                     {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})});
+  graph::Value* y = b.node(
+      "Gemm", {b.node("Flatten", {b.node("GlobalAveragePool", {c})}), b.constant(random_f32({8, 5}, rng))});
+  Model model = b.finish({y});
+  Core core;
+  CompiledModel cpu = core.compile_model(model, "CPU", {{"INFERENCE_NUM_THREADS", int64_t{1}}});
+  CompiledModel ref = core.compile_model(model, "REF");
+  constexpr int threads = 4, runs = 25;
+  std::vector<Tensor> inputs, expected;
+  for (int t = 0; t < threads; ++t) {
+    inputs.push_back(random_f32({1 + t % 3, 4, 8, 8}, rng));
+    InferRequest r = ref.create_infer_request();
+    r.set_input_tensor(inputs.back());
+    r.infer();
+    expected.push_back(r.get_output_tensor().clone());
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      InferRequest r = cpu.create_infer_request();
+      for (int i = 0; i < runs; ++i) {
+        // Alternate between this thread's shape and another's, so that plans are made and found
+        // concurrently.
+        const int which = i % 2 ? t : (t + 1) % threads;
+        r.set_input_tensor(inputs[which]);
+        r.infer();
+        const Tensor out = r.get_output_tensor();
+        for (int64_t k = 0; k < out.size(); ++k) {
+          if (std::abs(out.data<float>()[k] - expected[which].data<float>()[k]) > 1e-4f) {
+            ++wrong;
+            break;
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  EXPECT_EQ(wrong.load(), 0) << "inferences with wrong results";
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// Branches joined by Concat, then an activation and an Add that no convolution absorbs: they run on the
+// blocked layout (oneDNN eltwise and binary), with no reorder before the last convolution.
+TEST(CpuDevice, BlockedLayoutsFlowThroughUnfusedElementwise) {
+  std::mt19937 rng(31);
+  test::Builder b;
+  graph::Value* x = b.input("x", PartialShape({1, 16, 10, 10}));
+  auto conv = [&](graph::Value* in, int64_t in_c, int64_t out_c) {
+    return b.node("Conv", {in, b.constant(random_f32({out_c, in_c, 3, 3}, rng, -0.3f, 0.3f))},
+                  {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  };
+  graph::Value* joined = b.node("Concat", {conv(x, 16, 16), conv(x, 16, 16)}, {{"axis", int64_t{1}}});
+  graph::Value* other = b.node("Concat", {conv(x, 16, 16), conv(x, 16, 16)}, {{"axis", int64_t{1}}});
+  graph::Value* act = b.node("Sigmoid", {joined});
+  graph::Value* sum = b.node("Add", {act, other});
+  graph::Value* y = conv(b.node("Relu", {b.node("Mul", {sum, other})}), 32, 16);
+  Model model = b.finish({y});
+  const auto profile = expect_cpu_matches_ref(model, {random_f32({1, 16, 10, 10}, rng)}, 1e-5);
+  for (const ProfilingInfo& p : profile) {
+    // The one reorder allowed: the graph output's, to row-major.
+    const bool output_reorder = p.node_name.size() > 7 && p.node_name.ends_with("/output");
+    EXPECT_TRUE(p.node_type != "Reorder" || output_reorder) << p.node_name << ": a reorder inside a chain";
+    if (p.node_type == "Sigmoid" || p.node_type == "Add" || p.node_type == "Mul" || p.node_type == "Concat") {
+      EXPECT_EQ(p.exec_type.rfind("sluice:", 0), std::string::npos) << p.node_name << " ran " << p.exec_type;
+    }
+  }
 }
 
 }  // namespace

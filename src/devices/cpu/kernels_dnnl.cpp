@@ -1,6 +1,7 @@
 // oneDNN kernels: convolutions (Conv, com.sluice FusedConv), pooling, and matrix products (MatMul, Gemm,
 // com.sluice FusedMatMul), with fused post-operations, blocked layouts chosen by oneDNN
 // (format_tag::any) and weights packed once into the compiled model's WeightCache.
+#include <limits>
 #include <sstream>
 
 #include "devices/cpu/kernel.hpp"
@@ -646,9 +647,115 @@ class ConcatKernel final : public Kernel {
   std::string impl_;
 };
 
+// ---------------------------------------------------------------------------------------------------
+// Elementwise operators on blocked tensors (an activation or an Add that no convolution could absorb, as
+// after a Concat), so that a chain of oneDNN kernels keeps its layout. Plain tensors are left to the
+// device's own elementwise kernels.
+
+// A one-primitive kernel with a fixed argument list: src (and src1) in, dst out, in place allowed.
+class SimplePrimitiveKernel final : public Kernel {
+ public:
+  SimplePrimitiveKernel(const dnnl::engine& engine, const dnnl::primitive_desc& pd, int inputs)
+      : engine_(engine),
+        prim_(pd),
+        impl_(impl_of(pd)),
+        inputs_(inputs),
+        src_md_(pd.src_desc(0)),
+        src1_md_(inputs > 1 ? pd.src_desc(1) : memory::desc()),
+        dst_md_(pd.dst_desc()),
+        scratchpad_md_(pd.scratchpad_desc()) {}
+
+  std::string impl_name() const override { return impl_; }
+  size_t scratch_bytes() const override { return scratchpad_md_.get_size(); }
+  int inplace_input() const override { return 0; }
+
+  std::unique_ptr<KernelState> make_state() const override {
+    auto s = std::make_unique<PrimitiveState>();
+    s->args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC] = memory(src_md_, engine_, nullptr);
+    if (inputs_ > 1) s->args[DNNL_ARG_SRC_1] = memory(src1_md_, engine_, nullptr);
+    s->args[DNNL_ARG_DST] = memory(dst_md_, engine_, nullptr);
+    s->args[DNNL_ARG_SCRATCHPAD] = memory(scratchpad_md_, engine_, nullptr);
+    s->finish();
+    return s;
+  }
+
+  void run(RunContext& ctx, KernelState* state) const override {
+    auto& s = static_cast<PrimitiveState&>(*state);
+    s.args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC].set_data_handle(ctx.inputs[0].data());
+    if (inputs_ > 1) s.args[DNNL_ARG_SRC_1].set_data_handle(ctx.inputs[1].data());
+    s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
+    s.args[DNNL_ARG_SCRATCHPAD].set_data_handle(ctx.scratch);
+    execute(prim_, *ctx.stream, s.c_args);
+  }
+
+ private:
+  dnnl::engine engine_;
+  dnnl::primitive prim_;
+  std::string impl_;
+  int inputs_;
+  memory::desc src_md_, src1_md_, dst_md_, scratchpad_md_;
+};
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+std::unique_ptr<Kernel> make_blocked_eltwise(PlanContext& ctx) {
+  const graph::Node& node = ctx.node;
+  if (has_empty_tensor(ctx) || ctx.inputs.empty() || !ctx.inputs[0].blocked()) return nullptr;
+  if (ctx.inputs[0].type != ElementType::f32) return nullptr;
+  PostOp op{ops::PostOpKind::Relu};
+  if (node.op_type == "Clip") {
+    // Only the opset 6 attribute form here; input bounds are left to the plain kernel.
+    if (node.opset_version >= 11) return nullptr;
+    op = {PostOpKind::Clip, node.attr_float("min", std::numeric_limits<float>::lowest()),
+          node.attr_float("max", std::numeric_limits<float>::max())};
+  } else if (node.op_type == "Gelu") {
+    op.kind = node.attr_string("approximate", "none") == "tanh" ? PostOpKind::GeluTanh : PostOpKind::Gelu;
+  } else {
+    op.kind = ops::post_op_kind(node.op_type);
+    if (op.kind == PostOpKind::LeakyRelu) op.alpha = node.attr_float("alpha", 0.01f);
+    if (op.kind == PostOpKind::Elu) op.alpha = node.attr_float("alpha", 1.f);
+    if (op.kind == PostOpKind::HardSigmoid) return nullptr;  // two oneDNN steps: left to the plain kernel
+  }
+  dnnl::post_ops po;
+  if (!append_eltwise(po, op) || po.len() != 1) return nullptr;
+  dnnl::algorithm alg;
+  float scale, alpha, beta;
+  po.get_params_eltwise(0, scale, alg, alpha, beta);
+  const dnnl::eltwise_forward::desc desc(dnnl::prop_kind::forward_inference, alg, ctx.inputs[0].md, alpha,
+                                         beta);
+  const dnnl::eltwise_forward::primitive_desc pd(desc, user_scratchpad(), ctx.engine);
+  ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, ctx.outputs[0].shape);
+  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 1);
+}
+
+std::unique_ptr<Kernel> make_blocked_binary(PlanContext& ctx) {
+  if (has_empty_tensor(ctx) || ctx.inputs.size() != 2) return nullptr;
+  const ValueInfo& a = ctx.inputs[0];
+  const ValueInfo& b = ctx.inputs[1];
+  if (!a.blocked() || a.type != ElementType::f32 || b.type != ElementType::f32) return nullptr;
+  if (a.shape != ctx.outputs[0].shape || b.shape != a.shape) return nullptr;  // no broadcasting here
+  const std::string& op = ctx.node.op_type;
+  const dnnl::algorithm alg = op == "Add"   ? dnnl::algorithm::binary_add
+                              : op == "Mul" ? dnnl::algorithm::binary_mul
+                              : op == "Sub" ? dnnl::algorithm::binary_sub
+                                            : dnnl::algorithm::binary_div;
+  const dnnl::binary::desc desc(alg, a.md, layout_of(b), a.md);
+  const dnnl::binary::primitive_desc pd(desc, user_scratchpad(), ctx.engine);
+  ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, ctx.outputs[0].shape);
+  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 2);
+}
+
 }  // namespace
 
 void register_dnnl_kernels(KernelRegistry& registry) {
+  for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "HardSwish", "Clip", "Gelu"}) {
+    registry.add("", op, {make_blocked_eltwise, true});
+  }
+  for (const char* op : {"Add", "Mul", "Sub", "Div"}) registry.add("", op, {make_blocked_binary, true});
   registry.add("", "Concat", {ConcatKernel::make, true});
   registry.add("", "Conv", {make_conv, true});
   registry.add("com.sluice", "FusedConv", {make_conv, true});
