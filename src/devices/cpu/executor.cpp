@@ -265,7 +265,7 @@ class Planner {
     if (!plan_.slots[s].info.blocked()) return s;
     auto it = plain_of_.find(s);
     if (it != plain_of_.end()) return it->second;
-    const Slot& src = plan_.slots[s];
+    const Slot src = plan_.slots[s];  // a copy: new_arena_slot below may move the slots
     ValueInfo info = src.info;
     info.md = dnnl::memory::desc();
     const int p = new_arena_slot(src.name, info);
@@ -508,7 +508,7 @@ class Planner {
       const Value* v = g.outputs()[i];
       auto it = slot_of_.find(v);
       SLUICE_CHECK(it != slot_of_.end(), "graph output '", v->name, "' is not computed");
-      const Slot& slot = plan_.slots[it->second];
+      const Slot slot = plan_.slots[it->second];  // a copy: new_slot below may move the slots
       if ((slot.kind == SlotKind::Output && slot.index == static_cast<int>(i)) ||
           slot.kind == SlotKind::Heap) {
         plan_.output_slots.push_back(it->second);
