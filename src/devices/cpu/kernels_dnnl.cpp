@@ -344,39 +344,60 @@ std::unique_ptr<Kernel> make_conv(PlanContext& ctx) {
 // ---------------------------------------------------------------------------------------------------
 // Pooling: MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, on any layout.
 
-class PoolKernel final : public Kernel {
+// A one-primitive kernel with a fixed argument list: src (and src1) in, dst out; `inplace` when the
+// primitive may write over its first input (elementwise ones, not a pooling window).
+class SimplePrimitiveKernel final : public Kernel {
  public:
+  SimplePrimitiveKernel(const dnnl::engine& engine, const dnnl::primitive_desc& pd, int inputs, bool inplace)
+      : engine_(engine),
+        prim_(pd),
+        impl_(impl_of(pd)),
+        inputs_(inputs),
+        inplace_(inplace),
+        src_md_(pd.src_desc(0)),
+        src1_md_(inputs > 1 ? pd.src_desc(1) : memory::desc()),
+        dst_md_(pd.dst_desc()),
+        scratchpad_md_(pd.scratchpad_desc()) {}
+
   std::string impl_name() const override { return impl_; }
-  size_t scratch_bytes() const override { return scratchpad_bytes_; }
+  size_t scratch_bytes() const override { return scratchpad_md_.get_size(); }
+  int inplace_input() const override { return inplace_ ? 0 : -1; }
 
   std::unique_ptr<KernelState> make_state() const override {
     auto s = std::make_unique<PrimitiveState>();
-    s->args[DNNL_ARG_SRC] = memory(pd_.src_desc(), engine_, nullptr);
-    s->args[DNNL_ARG_DST] = memory(pd_.dst_desc(), engine_, nullptr);
-    s->args[DNNL_ARG_SCRATCHPAD] = memory(pd_.scratchpad_desc(), engine_, nullptr);
+    s->args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC] = memory(src_md_, engine_, nullptr);
+    if (inputs_ > 1) s->args[DNNL_ARG_SRC_1] = memory(src1_md_, engine_, nullptr);
+    s->args[DNNL_ARG_DST] = memory(dst_md_, engine_, nullptr);
+    s->args[DNNL_ARG_SCRATCHPAD] = memory(scratchpad_md_, engine_, nullptr);
     s->finish();
     return s;
   }
 
   void run(RunContext& ctx, KernelState* state) const override {
     auto& s = static_cast<PrimitiveState&>(*state);
-    s.args[DNNL_ARG_SRC].set_data_handle(ctx.inputs[0].data());
+    s.args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC].set_data_handle(ctx.inputs[0].data());
+    if (inputs_ > 1) s.args[DNNL_ARG_SRC_1].set_data_handle(ctx.inputs[1].data());
     s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
     s.args[DNNL_ARG_SCRATCHPAD].set_data_handle(ctx.scratch);
-    execute(pool_, *ctx.stream, s.c_args);
+    execute(prim_, *ctx.stream, s.c_args);
   }
-
-  static std::unique_ptr<Kernel> make(PlanContext& ctx);
 
  private:
   dnnl::engine engine_;
-  dnnl::pooling_v2_forward::primitive_desc pd_;
-  dnnl::pooling_v2_forward pool_;
-  size_t scratchpad_bytes_ = 0;
+  dnnl::primitive prim_;
   std::string impl_;
+  int inputs_;
+  bool inplace_;
+  memory::desc src_md_, src1_md_, dst_md_, scratchpad_md_;
 };
 
-std::unique_ptr<Kernel> PoolKernel::make(PlanContext& ctx) {
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+std::unique_ptr<Kernel> make_pool(PlanContext& ctx) {
   if (has_empty_tensor(ctx)) return nullptr;
   const graph::Node& node = ctx.node;
   const ValueInfo& x = ctx.inputs[0];
@@ -430,14 +451,9 @@ std::unique_ptr<Kernel> PoolKernel::make(PlanContext& ctx) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src, dst, strides,
                                             kernel, dilations, pad_l, pad_r);
-  auto k = std::make_unique<PoolKernel>();
-  k->engine_ = ctx.engine;
-  k->pd_ = dnnl::pooling_v2_forward::primitive_desc(desc, attr, ctx.engine);
-  k->pool_ = dnnl::pooling_v2_forward(k->pd_);
-  k->impl_ = impl_of(k->pd_);
-  k->scratchpad_bytes_ = k->pd_.scratchpad_desc().get_size();
-  ctx.outputs[0].md = as_layout(k->pd_.dst_desc(), ElementType::f32, y_shape);
-  return k;
+  const dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, ctx.engine);
+  ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, y_shape);
+  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 1, false);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -652,56 +668,6 @@ class ConcatKernel final : public Kernel {
 // after a Concat), so that a chain of oneDNN kernels keeps its layout. Plain tensors are left to the
 // device's own elementwise kernels.
 
-// A one-primitive kernel with a fixed argument list: src (and src1) in, dst out, in place allowed.
-class SimplePrimitiveKernel final : public Kernel {
- public:
-  SimplePrimitiveKernel(const dnnl::engine& engine, const dnnl::primitive_desc& pd, int inputs)
-      : engine_(engine),
-        prim_(pd),
-        impl_(impl_of(pd)),
-        inputs_(inputs),
-        src_md_(pd.src_desc(0)),
-        src1_md_(inputs > 1 ? pd.src_desc(1) : memory::desc()),
-        dst_md_(pd.dst_desc()),
-        scratchpad_md_(pd.scratchpad_desc()) {}
-
-  std::string impl_name() const override { return impl_; }
-  size_t scratch_bytes() const override { return scratchpad_md_.get_size(); }
-  int inplace_input() const override { return 0; }
-
-  std::unique_ptr<KernelState> make_state() const override {
-    auto s = std::make_unique<PrimitiveState>();
-    s->args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC] = memory(src_md_, engine_, nullptr);
-    if (inputs_ > 1) s->args[DNNL_ARG_SRC_1] = memory(src1_md_, engine_, nullptr);
-    s->args[DNNL_ARG_DST] = memory(dst_md_, engine_, nullptr);
-    s->args[DNNL_ARG_SCRATCHPAD] = memory(scratchpad_md_, engine_, nullptr);
-    s->finish();
-    return s;
-  }
-
-  void run(RunContext& ctx, KernelState* state) const override {
-    auto& s = static_cast<PrimitiveState&>(*state);
-    s.args[inputs_ > 1 ? DNNL_ARG_SRC_0 : DNNL_ARG_SRC].set_data_handle(ctx.inputs[0].data());
-    if (inputs_ > 1) s.args[DNNL_ARG_SRC_1].set_data_handle(ctx.inputs[1].data());
-    s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
-    s.args[DNNL_ARG_SCRATCHPAD].set_data_handle(ctx.scratch);
-    execute(prim_, *ctx.stream, s.c_args);
-  }
-
- private:
-  dnnl::engine engine_;
-  dnnl::primitive prim_;
-  std::string impl_;
-  int inputs_;
-  memory::desc src_md_, src1_md_, dst_md_, scratchpad_md_;
-};
-
-dnnl::primitive_attr user_scratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 std::unique_ptr<Kernel> make_blocked_eltwise(PlanContext& ctx) {
   const graph::Node& node = ctx.node;
   if (has_empty_tensor(ctx) || ctx.inputs.empty() || !ctx.inputs[0].blocked()) return nullptr;
@@ -729,7 +695,7 @@ std::unique_ptr<Kernel> make_blocked_eltwise(PlanContext& ctx) {
                                          beta);
   const dnnl::eltwise_forward::primitive_desc pd(desc, user_scratchpad(), ctx.engine);
   ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, ctx.outputs[0].shape);
-  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 1);
+  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 1, true);
 }
 
 std::unique_ptr<Kernel> make_blocked_binary(PlanContext& ctx) {
@@ -746,7 +712,7 @@ std::unique_ptr<Kernel> make_blocked_binary(PlanContext& ctx) {
   const dnnl::binary::desc desc(alg, a.md, layout_of(b), a.md);
   const dnnl::binary::primitive_desc pd(desc, user_scratchpad(), ctx.engine);
   ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, ctx.outputs[0].shape);
-  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 2);
+  return std::make_unique<SimplePrimitiveKernel>(ctx.engine, pd, 2, true);
 }
 
 }  // namespace
@@ -760,7 +726,7 @@ void register_dnnl_kernels(KernelRegistry& registry) {
   registry.add("", "Conv", {make_conv, true});
   registry.add("com.sluice", "FusedConv", {make_conv, true});
   for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"}) {
-    registry.add("", op, {PoolKernel::make, true});
+    registry.add("", op, {make_pool, true});
   }
   registry.add("", "MatMul", {make_matmul, false});
   registry.add("", "Gemm", {make_matmul, false});
