@@ -704,15 +704,6 @@ size_t Executor::arena_bytes() const {
   return most;
 }
 
-std::vector<std::string> Executor::describe_plan(const std::vector<Shape>& input_shapes) const {
-  std::shared_ptr<const Plan> plan = plan_for(input_shapes);
-  std::vector<std::string> lines;
-  for (const Step& step : plan->steps) {
-    lines.push_back(step.name + " " + step.op_type + " " + step.kernel->impl_name());
-  }
-  return lines;
-}
-
 void apply_thread_config(const ThreadConfig& threads) {
   const int n = std::max(threads.num_threads, 1);
   omp_set_num_threads(n);

@@ -79,8 +79,6 @@ class Executor {
   size_t weight_bytes() const { return weights_.bytes(); }
   // The largest arena of the cached plans (bytes per request).
   size_t arena_bytes() const;
-  // How the operators of the graph run for these input shapes: one line per node "name op_type impl".
-  std::vector<std::string> describe_plan(const std::vector<Shape>& input_shapes) const;
 
  private:
   std::shared_ptr<const Plan> make_plan(const std::vector<Shape>& input_shapes) const;

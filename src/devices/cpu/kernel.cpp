@@ -55,18 +55,6 @@ void execute(const dnnl::primitive& primitive, const dnnl::stream& stream,
       "could not execute a primitive");
 }
 
-bool has_dnnl_type(ElementType type) {
-  switch (type) {
-    case ElementType::f32:
-    case ElementType::f16:
-    case ElementType::bf16:
-    case ElementType::i32:
-    case ElementType::i8:
-    case ElementType::u8: return true;
-    default: return false;
-  }
-}
-
 dnnl::memory::data_type dnnl_type(ElementType type) {
   using dt = dnnl::memory::data_type;
   switch (type) {

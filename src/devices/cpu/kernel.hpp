@@ -167,7 +167,6 @@ void execute(const dnnl::primitive& primitive, const dnnl::stream& stream,
 
 // oneDNN's data type for an element type; throws for types oneDNN does not have.
 dnnl::memory::data_type dnnl_type(ElementType type);
-bool has_dnnl_type(ElementType type);
 // The plain row-major descriptor of a value.
 dnnl::memory::desc plain_md(ElementType type, const Shape& shape);
 
