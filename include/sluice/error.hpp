@@ -14,6 +14,12 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// The error an inference ends with when InferRequest::cancel() stopped it.
+class InferCancelled : public Error {
+ public:
+  using Error::Error;
+};
+
 // Builds a message from any streamable pieces: throw_error("input '", name, "': expected ", n, " dims").
 template <class... Args> [[noreturn]] void throw_error(Args&&... pieces) {
   std::ostringstream out;

@@ -1,6 +1,9 @@
 // InferRequest: one set of input and output tensors and the means to run the model on them.
 #pragma once
 
+#include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,8 +26,20 @@ struct ProfilingInfo {
 };
 
 // An infer request is a handle (copies share the request). One request runs one inference at a time;
-// use several requests to run several at once. A request's methods are not safe to call concurrently
-// with each other on the same request; different requests may be used from different threads.
+// use several requests to run several at once (each compiled model runs up to NUM_STREAMS at once, and
+// OPTIMAL_NUMBER_OF_INFER_REQUESTS requests keep it busy). A request's methods are not safe to call
+// concurrently with each other on the same request (except wait/wait_for, from any number of threads);
+// different requests may be used from different threads.
+//
+// Asynchronous use: start_async() queues the inference and returns at once; the request is then *busy*
+// until the inference and its callback have finished. While busy, set_tensor, get_tensor, infer,
+// start_async, set_callback and get_profiling_info throw sluice::Error saying so. Inside the callback the
+// request is no longer busy: it may read outputs, set inputs and start the next inference.
+//
+// Lifetime: an inference in flight keeps its request and compiled model alive; dropping every handle
+// while one runs is safe (it finishes and its callback still runs). A callback that captures a handle of
+// its own request keeps the request alive for as long as the callback is set: capture a reference or
+// clear the callback (set_callback({})) when done.
 class InferRequest {
  public:
   InferRequest() = default;
@@ -50,8 +65,30 @@ class InferRequest {
   const std::vector<PortInfo>& outputs() const;
 
   // Runs one inference and returns when the outputs are ready. Throws sluice::Error when an input is
-  // missing or inference fails; the request stays usable.
+  // missing or inference fails; the request stays usable. It runs on one of the compiled model's streams
+  // (not on the calling thread), so infer() called from many threads on different requests uses every
+  // stream. The callback is not called.
   void infer();
+
+  // Starts an inference and returns at once (after checking that every input has a tensor: a missing one
+  // throws here). Throws sluice::Error when the request is busy.
+  void start_async();
+  // Blocks until the request is idle: its inference and callback have finished. Throws the inference's
+  // error (sluice::InferCancelled when it was cancelled), or the error the callback threw; every wait()
+  // until the next start rethrows it. Returns at once when nothing was started. Must not be called from
+  // the request's own callback (throws sluice::Error).
+  void wait();
+  // Like wait(), for at most `timeout`: true when the request is idle (errors are thrown as by wait()),
+  // false when the time ran out.
+  bool wait_for(std::chrono::milliseconds timeout);
+  // Sets the function called when each inference started by start_async ends: with a null exception_ptr
+  // on success, or with the inference's error. It runs on a runtime thread, with the request idle (see
+  // above). An exception it throws is caught and rethrown by wait(). An empty function clears it.
+  void set_callback(std::function<void(std::exception_ptr error)> callback);
+  // Cancels the started inference if it has not begun running: it then ends with sluice::InferCancelled,
+  // which reaches the callback and wait(). An inference already running finishes normally. Does nothing
+  // when the request is idle.
+  void cancel();
 
   // Per-node times of the last inference (empty unless compiled with ENABLE_PROFILING).
   std::vector<ProfilingInfo> get_profiling_info() const;

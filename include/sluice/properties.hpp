@@ -84,7 +84,10 @@ inline constexpr int64_t streams_auto = -1;
 inline constexpr Property<PerformanceMode> performance_hint{"PERFORMANCE_HINT"};
 inline constexpr Property<int64_t> performance_hint_num_requests{"PERFORMANCE_HINT_NUM_REQUESTS"};
 inline constexpr Property<int64_t> num_streams{"NUM_STREAMS"};
+// Threads over all streams (0: the device chooses from the hint).
 inline constexpr Property<int64_t> inference_num_threads{"INFERENCE_NUM_THREADS"};
+// Whether the CPU device pins each stream's threads to its own cores (default YES).
+inline constexpr Property<bool> enable_cpu_pinning{"ENABLE_CPU_PINNING"};
 inline constexpr Property<ElementType> inference_precision_hint{"INFERENCE_PRECISION_HINT"};
 inline constexpr Property<bool> enable_profiling{"ENABLE_PROFILING"};
 inline constexpr Property<int64_t, Access::read_only> optimal_number_of_infer_requests{

@@ -1,6 +1,7 @@
 // The whole public API of Sluice.
 #pragma once
 
+#include "sluice/async_infer_queue.hpp"
 #include "sluice/compiled_model.hpp"
 #include "sluice/core.hpp"
 #include "sluice/element_type.hpp"

@@ -88,6 +88,15 @@ const std::vector<PortInfo>& InferRequest::outputs() const {
 }
 
 void InferRequest::infer() { checked(impl_, "InferRequest").infer(); }
+void InferRequest::start_async() { checked(impl_, "InferRequest").start_async(); }
+void InferRequest::wait() { checked(impl_, "InferRequest").wait(); }
+bool InferRequest::wait_for(std::chrono::milliseconds timeout) {
+  return checked(impl_, "InferRequest").wait_for(timeout);
+}
+void InferRequest::set_callback(std::function<void(std::exception_ptr)> callback) {
+  checked(impl_, "InferRequest").set_callback(std::move(callback));
+}
+void InferRequest::cancel() { checked(impl_, "InferRequest").cancel(); }
 
 std::vector<ProfilingInfo> InferRequest::get_profiling_info() const {
   return checked(impl_, "InferRequest").get_profiling_info();

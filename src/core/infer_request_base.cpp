@@ -48,12 +48,16 @@ Tensor InferRequestBase::get_tensor(bool is_input, size_t index) const {
   return tensors[index];
 }
 
-void InferRequestBase::infer() {
+void InferRequestBase::check_inputs() const {
   for (size_t i = 0; i < inputs_.size(); ++i) {
     SLUICE_CHECK(!input_tensors_[i].empty(), "input '", inputs_[i].name,
                  "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
   }
-  run(input_tensors_, preset_, results_);
+}
+
+void InferRequestBase::infer(int stream) {
+  check_inputs();
+  run(input_tensors_, preset_, results_, stream);
   for (size_t i = 0; i < outputs_.size(); ++i) {
     SLUICE_CHECK(!results_[i].empty(), "the device produced no tensor for output '", outputs_[i].name, "'");
     if (preset_[i].empty() || results_[i].data() == preset_[i].data()) {

@@ -141,6 +141,7 @@ const std::vector<PropertyInfo>& property_table() {
       {"PERFORMANCE_HINT_NUM_REQUESTS", Kind::non_negative_integer, false, {}},
       {"NUM_STREAMS", Kind::streams, false, {}},
       {"INFERENCE_NUM_THREADS", Kind::non_negative_integer, false, {}},
+      {"ENABLE_CPU_PINNING", Kind::boolean, false, {}},
       {"INFERENCE_PRECISION_HINT", Kind::element_type, false, {"f32", "bf16"}},
       {"ENABLE_PROFILING", Kind::boolean, false, {}},
       {"DISABLED_PASSES", Kind::string_list, false, {}},

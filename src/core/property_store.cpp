@@ -37,6 +37,7 @@ void PropertyStore::set(const AnyMap& properties) {
     }
   }
   values_ = std::move(updated);
+  for (const auto& [name, value] : properties) explicitly_set_.insert(name);
 }
 
 PropertyStore PropertyStore::with(const AnyMap& properties) const {

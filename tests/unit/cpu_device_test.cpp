@@ -306,6 +306,7 @@ TEST(CpuDevice, PropertiesAreResolved) {
   CompiledModel c = core.compile_model(model, "CPU", {{"INFERENCE_NUM_THREADS", int64_t{1}}});
   EXPECT_EQ(c.get_property("INFERENCE_NUM_THREADS").as<int64_t>(), 1);
   EXPECT_EQ(c.get_property("NUM_STREAMS").as<int64_t>(), 1);
+  EXPECT_EQ(c.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS").as<int64_t>(), 1);
   EXPECT_GT(c.get_property("WEIGHTS_BYTES").as<int64_t>(), 0);  // planned at compile: static shapes
   EXPECT_GT(c.get_property("ARENA_BYTES").as<int64_t>(), 0);
   CompiledModel all = core.compile_model(model, "CPU");
@@ -320,7 +321,7 @@ TEST(CpuDevice, PropertiesAreResolved) {
   EXPECT_EQ(std::count(caps.begin(), caps.end(), "BF16"), native ? 1 : 0);
   EXPECT_THAT(
       [&] {
-        core.compile_model(model, "CPU", {{"NUM_STREAMS", int64_t{2}}});
+        core.compile_model(model, "CPU", {{"NUM_STREAMS", int64_t{0}}});
       },
       ::testing::ThrowsMessage<Error>(HasSubstr("NUM_STREAMS")));
   EXPECT_THAT(

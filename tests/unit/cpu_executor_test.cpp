@@ -45,8 +45,10 @@ TEST(CpuExecutor, ArenaReusesBuffersAndComputesTheChain) {
   Executor::Request request;
   Tensor x(ElementType::f32, {size});
   for (int64_t i = 0; i < size; ++i) x.data<float>()[i] = static_cast<float>(i % 7) - 3.f;
-  std::vector<Tensor> out;
-  executor.run(request, {x}, {Tensor()}, out, ThreadConfig{2, {}}, nullptr);
+  std::vector<Tensor> storage, out;
+  executor.run(request, {x}, {Tensor()}, storage, out, ThreadConfig{2, {}}, nullptr);
+  ASSERT_EQ(storage.size(), 1u);
+  EXPECT_EQ(out[0].data(), storage[0].data()) << "the result goes into the caller's storage, not the arena";
   ASSERT_EQ(out.size(), 1u);
   ASSERT_EQ(out[0].shape(), Shape({2 * size}));
   // Relu, Neg, Abs, Sigmoid, Relu, ...: after the first four every value is sigmoid(...) > 0.
@@ -81,8 +83,8 @@ TEST(CpuExecutor, RequestsArePinnedToTheirCores) {
   Executor::Request request;
   Tensor x(ElementType::f32, {16});
   for (int core : cores) {
-    std::vector<Tensor> out;
-    executor.run(request, {x}, {Tensor()}, out, ThreadConfig{1, {core}}, nullptr);
+    std::vector<Tensor> storage, out;
+    executor.run(request, {x}, {Tensor()}, storage, out, ThreadConfig{1, {core}}, nullptr);
     cpu_set_t now;
     ASSERT_EQ(sched_getaffinity(0, sizeof(now), &now), 0);  // the calling thread is the team's first
     EXPECT_EQ(CPU_COUNT(&now), 1);

@@ -7,6 +7,7 @@
 #include "runtime/interpreter.hpp"
 #include "sluice/dev/plugin.hpp"
 #include "sluice/sluice.hpp"
+#include "util/cpu_topology.hpp"
 
 using namespace sluice;
 using ::testing::HasSubstr;
@@ -175,8 +176,11 @@ TEST_F(RefApi, DevicesAndProperties) {
   EXPECT_THROW(core.set_property("REF", {{"OPTIMAL_NUMBER_OF_INFER_REQUESTS", 3}}), Error);
   CompiledModel compiled = core.compile_model(model, "REF", {{"PERFORMANCE_HINT", "THROUGHPUT"}});
   EXPECT_EQ(compiled.get_property(props::performance_hint), PerformanceMode::THROUGHPUT);
-  EXPECT_EQ(compiled.get_property(props::optimal_number_of_infer_requests), 1);
-  EXPECT_EQ(compiled.get_property(props::num_streams), 1);
+  // REF is single-threaded: THROUGHPUT runs one stream per core, two requests per stream.
+  const int64_t streams = compiled.get_property(props::num_streams);
+  EXPECT_EQ(streams, static_cast<int64_t>(host_topology().cores.size()));
+  EXPECT_EQ(compiled.get_property(props::optimal_number_of_infer_requests), 2 * streams);
+  EXPECT_EQ(compiled.get_property(props::inference_num_threads), streams);
   EXPECT_THAT(compiled.get_property(props::supported_properties), ::testing::Contains("ENABLE_PROFILING"));
 }
 

@@ -1,5 +1,5 @@
-// A base for device infer requests: binds and validates the tensors of every port, so that a device only
-// implements run().
+// A base for a device's synchronous infer request: binds and validates the tensors of every port, so that
+// a device only implements run(). AsyncInferRequest wraps one to give the public, asynchronous request.
 #pragma once
 
 #include <vector>
@@ -8,26 +8,35 @@
 
 namespace sluice::dev {
 
-// Contract: not thread-safe (one user thread at a time, like the public InferRequest). Tensors the user
-// sets are used in place, never copied or modified (inputs) — outputs set by the user are written.
-class InferRequestBase : public IInferRequest {
+// Contract: not thread-safe. AsyncInferRequest guarantees that one thread at a time uses it: the user's
+// thread while the request is idle, one stream thread while it runs. Tensors the user sets are used in
+// place, never copied or modified (inputs) — outputs set by the user are written.
+class InferRequestBase {
  public:
   InferRequestBase(std::vector<PortInfo> inputs, std::vector<PortInfo> outputs);
+  virtual ~InferRequestBase() = default;
 
-  const std::vector<PortInfo>& inputs() const override { return inputs_; }
-  const std::vector<PortInfo>& outputs() const override { return outputs_; }
-  void set_tensor(bool is_input, size_t index, const Tensor& tensor) override;
-  Tensor get_tensor(bool is_input, size_t index) const override;
-  void infer() override;
+  const std::vector<PortInfo>& inputs() const { return inputs_; }
+  const std::vector<PortInfo>& outputs() const { return outputs_; }
+  void set_tensor(bool is_input, size_t index, const Tensor& tensor);
+  Tensor get_tensor(bool is_input, size_t index) const;
+  // Throws sluice::Error naming the first input without a tensor.
+  void check_inputs() const;
+  // Runs one inference on stream `stream` (0 <= stream < the executor's streams; the calling thread is
+  // that stream's). Throws what run() throws.
+  void infer(int stream);
+  virtual std::vector<ProfilingInfo> get_profiling_info() const { return {}; }
 
  protected:
   // Computes the outputs (in port order) from the inputs (in port order, validated) into `outputs`
   // (sized to the ports, holding the previous results). A non-empty `preset[i]` is a tensor the user
   // bound to output i: the device may write into it directly and put it in outputs[i], or put another
   // tensor of the same type and shape there (its values are then copied into the bound one).
-  // Copy-assigning into `outputs` reuses its storage, so a device can run without allocating.
+  // Copy-assigning into `outputs` reuses its storage, so a device can run without allocating. `stream`
+  // selects per-stream state (arenas); tensors left in `outputs` must belong to this request, not to the
+  // stream, since the stream runs other requests next.
   virtual void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
-                   std::vector<Tensor>& outputs) = 0;
+                   std::vector<Tensor>& outputs, int stream) = 0;
 
  private:
   void check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const;

@@ -3,6 +3,9 @@
 // other devices through their public CompiledModel, exactly like an application would.
 #pragma once
 
+#include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,8 +23,10 @@ class Graph;
 
 namespace sluice::dev {
 
-// One inference's state: the bound tensors of every input and output, and the means to run.
-// Contract: not thread-safe; the public InferRequest is used by one thread at a time.
+// A request as the public InferRequest sees it: ports, bound tensors, sync and async inference. Devices
+// usually do not implement it themselves: they write a synchronous InferRequestBase and wrap it in an
+// AsyncInferRequest, which runs it on the compiled model's StreamsExecutor (async_infer_request.hpp).
+// Contract: the one documented on the public InferRequest (busy rules, callbacks, lifetime).
 class IInferRequest {
  public:
   virtual ~IInferRequest() = default;
@@ -30,9 +35,13 @@ class IInferRequest {
   // Binds a tensor to an input (is_input) or output port by index; validates type and shape.
   virtual void set_tensor(bool is_input, size_t index, const Tensor& tensor) = 0;
   virtual Tensor get_tensor(bool is_input, size_t index) const = 0;
-  // Runs one inference on the bound tensors.
   virtual void infer() = 0;
-  virtual std::vector<ProfilingInfo> get_profiling_info() const { return {}; }
+  virtual void start_async() = 0;
+  virtual void wait() = 0;
+  virtual bool wait_for(std::chrono::milliseconds timeout) = 0;
+  virtual void set_callback(std::function<void(std::exception_ptr)> callback) = 0;
+  virtual void cancel() = 0;
+  virtual std::vector<ProfilingInfo> get_profiling_info() const = 0;
 };
 
 class ICompiledModel {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,11 +27,15 @@ class PropertyStore {
   const Any& get(const std::string& name) const;
   void set_computed(const std::string& name, Any value);  // read-only values the owner computes
   bool supports(const std::string& name) const { return values_.count(name) != 0; }
+  // Whether set() was given this property (on the device or for this compile), as opposed to its default:
+  // an explicit NUM_STREAMS overrides the performance hint, a default one does not.
+  bool is_set(const std::string& name) const { return explicitly_set_.count(name) != 0; }
   std::vector<std::string> names() const;  // SUPPORTED_PROPERTIES
 
  private:
   std::string device_;
   std::map<std::string, Any> values_;
+  std::set<std::string> explicitly_set_;
 };
 
 }  // namespace sluice::dev

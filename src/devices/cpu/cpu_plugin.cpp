@@ -1,6 +1,6 @@
 #include "devices/cpu/cpu_plugin.hpp"
 
-#include <sched.h>
+#include <omp.h>
 
 #include <fstream>
 #include <mutex>
@@ -9,24 +9,21 @@
 #include "core/model_impl.hpp"
 #include "devices/cpu/executor.hpp"
 #include "devices/cpu/fusion.hpp"
+#include "devices/cpu/model_analysis.hpp"
+#include "devices/device_streams.hpp"
 #include "graph/op_registry.hpp"
 #include "graph/passes.hpp"
+#include "sluice/dev/async_infer_request.hpp"
 #include "sluice/dev/infer_request_base.hpp"
 #include "sluice/dev/plugin_base.hpp"
 #include "sluice/dev/property_store.hpp"
+#include "util/cpu_topology.hpp"
 
 namespace sluice::cpu {
 
 namespace {
 
 constexpr const char* device_name = "CPU";
-
-// Cores this process may run on.
-int available_cores() {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(CPU_COUNT(&set), 1);
-  return 1;
-}
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
@@ -72,6 +69,7 @@ dev::PropertyStore default_properties() {
                                              {"PERFORMANCE_HINT", PerformanceMode::LATENCY},
                                              {"PERFORMANCE_HINT_NUM_REQUESTS", int64_t{0}},
                                              {"NUM_STREAMS", int64_t{1}},
+                                             {"ENABLE_CPU_PINNING", true},
                                              {"INFERENCE_NUM_THREADS", int64_t{0}},
                                              {"INFERENCE_PRECISION_HINT", ElementType::f32},
                                              {"ENABLE_PROFILING", false},
@@ -103,46 +101,62 @@ class CpuInferRequest : public dev::InferRequestBase {
   std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
 
  private:
-  void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
-           std::vector<Tensor>& outputs) override;
+  void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset, std::vector<Tensor>& outputs,
+           int stream) override;
 
   std::shared_ptr<const CpuCompiledModel> compiled_;
-  Executor::Request state_;
+  std::vector<Tensor> storage_;  // this request's output tensors, reused by every inference
   std::vector<ProfilingInfo> profile_;
 };
 
-// Immutable after construction except through the executor, which is thread-safe: safe to use from many
-// threads.
+// One stream's execution state. Touched only by that stream's thread (one inference at a time).
+struct CpuStream {
+  Executor::Request state;  // bound plans: arenas, views, kernel states
+  ThreadConfig threads;     // its thread count and cores
+};
+
+// Immutable after construction except through the executor (thread-safe) and the per-stream states
+// (each used by its stream's thread only): safe to use from many threads.
 class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_from_this<CpuCompiledModel> {
  public:
   CpuCompiledModel(std::shared_ptr<graph::Graph> graph, dev::PropertyStore properties, CpuConfig config,
-                   std::set<std::string> disabled_passes, ThreadConfig threads)
+                   std::set<std::string> disabled_passes, const dev::StreamsConfig& streams)
       : inputs_(detail::ports_of(graph->inputs())),
         outputs_(detail::ports_of(graph->outputs())),
         name_(graph->name),
         executor_(std::move(graph), config, std::move(disabled_passes)),
-        threads_(std::move(threads)),
         properties_(std::move(properties)) {
     properties_.set_computed("NETWORK_NAME", name_);
     properties_.set_computed("INFERENCE_PRECISION_HINT", config.precision);
-    properties_.set_computed("NUM_STREAMS", int64_t{1});
-    properties_.set_computed("INFERENCE_NUM_THREADS", int64_t{threads_.num_threads});
+    dev::publish_streams(properties_, streams);
     properties_.set_computed("SUPPORTED_PROPERTIES", properties_.names());
-    // A model whose inputs all have static shapes is planned now, so that the first inference is fast
-    // and WEIGHTS_BYTES / ARENA_BYTES are known at once.
-    std::vector<Shape> shapes;
-    for (const auto& port : inputs_) {
-      if (!port.shape.is_static()) return;
-      shapes.push_back(port.shape.to_shape());
+    for (int s = 0; s < streams.streams; ++s) {
+      streams_.push_back(std::make_unique<CpuStream>());
+      streams_.back()->threads = {streams.stream_threads[static_cast<size_t>(s)],
+                                  streams.stream_cpus[static_cast<size_t>(s)]};
     }
-    apply_thread_config(threads_);
-    executor_.plan_for(shapes);
+    // A model whose inputs all have static shapes is planned now (weights packed, memory planned), so that
+    // the first inference is fast and WEIGHTS_BYTES / ARENA_BYTES are known at once. On this thread,
+    // unpinned: the application's thread is not ours to pin.
+    std::vector<Shape> shapes;
+    bool static_inputs = true;
+    for (const auto& port : inputs_) {
+      static_inputs = static_inputs && port.shape.is_static();
+      if (static_inputs) shapes.push_back(port.shape.to_shape());
+    }
+    if (static_inputs) {
+      apply_thread_config({streams.threads_per_stream, {}});
+      executor_.plan_for(shapes);
+    }
+    streams_executor_ = std::make_shared<dev::StreamsExecutor>(
+        streams.streams, [this](int s) { apply_thread_config(streams_[static_cast<size_t>(s)]->threads); });
   }
 
   const std::vector<PortInfo>& inputs() const override { return inputs_; }
   const std::vector<PortInfo>& outputs() const override { return outputs_; }
   std::shared_ptr<dev::IInferRequest> create_infer_request() override {
-    return std::make_shared<CpuInferRequest>(shared_from_this());
+    return std::make_shared<dev::AsyncInferRequest>(std::make_shared<CpuInferRequest>(shared_from_this()),
+                                                    streams_executor_);
   }
   Any get_property(const std::string& name) const override {
     if (name == "WEIGHTS_BYTES") return static_cast<int64_t>(executor_.weight_bytes());
@@ -151,7 +165,8 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
   }
 
   const Executor& executor() const { return executor_; }
-  const ThreadConfig& threads() const { return threads_; }
+  // The state of stream `s`: only its own thread may use it.
+  CpuStream& stream(int s) const { return *streams_[static_cast<size_t>(s)]; }
   bool profiling() const { return profiling_; }
 
  private:
@@ -159,18 +174,21 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
   std::vector<PortInfo> outputs_;
   std::string name_;
   Executor executor_;
-  ThreadConfig threads_;
   dev::PropertyStore properties_;
   bool profiling_ = properties_.get("ENABLE_PROFILING").as<bool>();
+  std::vector<std::unique_ptr<CpuStream>> streams_;
+  // Last, so that it is destroyed first: its threads are joined while the stream states still exist.
+  std::shared_ptr<dev::StreamsExecutor> streams_executor_;
 };
 
 CpuInferRequest::CpuInferRequest(std::shared_ptr<const CpuCompiledModel> compiled)
     : InferRequestBase(compiled->inputs(), compiled->outputs()), compiled_(std::move(compiled)) {}
 
 void CpuInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
-                          std::vector<Tensor>& outputs) {
+                          std::vector<Tensor>& outputs, int stream) {
   profile_.clear();
-  compiled_->executor().run(state_, inputs, preset, outputs, compiled_->threads(),
+  CpuStream& s = compiled_->stream(stream);
+  compiled_->executor().run(s.state, inputs, preset, storage_, outputs, s.threads,
                             compiled_->profiling() ? &profile_ : nullptr);
 }
 
@@ -184,9 +202,6 @@ class CpuPlugin : public dev::PluginBase {
                                                      const AnyMap& properties) const override {
     SLUICE_CHECK(device == cpu::device_name, "device '", device, "': CPU takes no options");
     dev::PropertyStore props = properties_with(properties);
-    const int64_t streams = props.get("NUM_STREAMS").as<int64_t>();
-    SLUICE_CHECK(streams == 1 || streams == props::streams_auto, "NUM_STREAMS=", streams,
-                 ": the CPU device runs one stream for now (NUM_STREAMS 1 or AUTO)");
     const auto disabled_list = props.get("DISABLED_PASSES").as<std::vector<std::string>>();
     const std::set<std::string> disabled(disabled_list.begin(), disabled_list.end());
     const std::set<std::string> known = known_passes();
@@ -202,16 +217,17 @@ class CpuPlugin : public dev::PluginBase {
     // bf16 only where the CPU computes it natively: emulated bf16 is slower than f32, so the hint
     // resolves to f32 elsewhere (readable back as INFERENCE_PRECISION_HINT).
     config.precision = hint == ElementType::bf16 && native_bf16() ? ElementType::bf16 : ElementType::f32;
-    ThreadConfig threads;
-    const int64_t requested = props.get("INFERENCE_NUM_THREADS").as<int64_t>();
-    threads.num_threads =
-        static_cast<int>(requested > 0 ? std::min<int64_t>(requested, 1024) : available_cores());
-
     std::shared_ptr<graph::Graph> graph = dev::graph_of(model).clone();
     graph->resolve_operators();
     optimize_for_cpu(*graph, disabled);
-    return std::make_shared<CpuCompiledModel>(std::move(graph), std::move(props), config, disabled,
-                                              std::move(threads));
+    dev::StreamsRequest request = dev::streams_request(props);
+    // OMP_THREAD_LIMIT caps every OpenMP team: a stream cannot have more threads than that. (oneDNN
+    // primitives are planned for the team size they are created with and compute wrong results in a
+    // smaller team, so the limit must be known here, not discovered at run time.)
+    request.max_threads_per_stream = std::min(omp_get_thread_limit(), 1 << 16);
+    const dev::StreamsConfig streams =
+        dev::resolve_streams(host_topology(), analyze_compute(*graph, host_topology()), request);
+    return std::make_shared<CpuCompiledModel>(std::move(graph), std::move(props), config, disabled, streams);
   }
 };
 

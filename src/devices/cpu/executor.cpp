@@ -588,7 +588,6 @@ struct Executor::Request::Binding {
   std::unique_ptr<std::byte[]> arena_storage;
   std::byte* arena = nullptr;
   std::vector<Tensor> slots;
-  std::vector<Tensor> own_outputs;  // per graph output: the request's tensor (Output slots only)
   std::vector<std::vector<Tensor>> step_in;
   std::vector<std::vector<Tensor>> step_out;
   std::vector<std::unique_ptr<KernelState>> states;
@@ -626,15 +625,12 @@ std::unique_ptr<Executor::Request::Binding> bind(std::shared_ptr<const Plan> pla
   b->arena = reinterpret_cast<std::byte*>(
       (reinterpret_cast<uintptr_t>(b->arena_storage.get()) + arena_alignment - 1) & ~(arena_alignment - 1));
   b->slots.resize(plan->slots.size());
-  b->own_outputs.resize(plan->output_slots.size());
   for (size_t s = 0; s < plan->slots.size(); ++s) {
     const Slot& slot = plan->slots[s];
     if (slot.kind == SlotKind::Constant) {
       b->slots[s] = plan->constants[s];
     } else if (slot.kind == SlotKind::Arena) {
       b->slots[s] = Tensor(slot.info.type, slot.info.shape, b->arena + plan->buffers[slot.buffer].offset);
-    } else if (slot.kind == SlotKind::Output) {
-      b->own_outputs[slot.index] = Tensor(slot.info.type, slot.info.shape);
     }
   }
   for (const Step& step : plan->steps) {
@@ -705,7 +701,7 @@ size_t Executor::arena_bytes() const {
 }
 
 void apply_thread_config(const ThreadConfig& threads) {
-  const int n = std::max(threads.num_threads, 1);
+  const int n = std::clamp(threads.num_threads, 1, omp_get_thread_limit());
   omp_set_num_threads(n);
   thread_local std::vector<int> pinned;
   if (threads.cores.empty() || threads.cores == pinned) return;
@@ -722,6 +718,13 @@ void apply_thread_config(const ThreadConfig& threads) {
 
 namespace {
 
+// The caller's tensor for an output of this type and shape: `storage` itself when it already is one
+// (steady state: no allocation), else a new one put there.
+const Tensor& output_storage(Tensor& storage, const ValueInfo& info) {
+  if (storage.type() != info.type || storage.shape() != info.shape) storage = Tensor(info.type, info.shape);
+  return storage;
+}
+
 // Whether the inputs have the shapes the plan was made for.
 bool same_shapes(const Plan& plan, const std::vector<Tensor>& inputs) {
   if (inputs.size() != plan.input_slots.size()) return false;
@@ -734,7 +737,7 @@ bool same_shapes(const Plan& plan, const std::vector<Tensor>& inputs) {
 }  // namespace
 
 void Executor::run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
-                   std::vector<Tensor>& outputs, const ThreadConfig& threads,
+                   std::vector<Tensor>& storage, std::vector<Tensor>& outputs, const ThreadConfig& threads,
                    std::vector<ProfilingInfo>* profile) const {
   apply_thread_config(threads);
   if (!request.last_ || !same_shapes(*request.last_->plan, inputs)) {
@@ -761,9 +764,20 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
   SLUICE_CHECK(preset.size() == plan->output_slots.size(), "the model has ", plan->output_slots.size(),
                " outputs; ", preset.size(), " were given");
   outputs.resize(plan->output_slots.size());
+  storage.resize(plan->output_slots.size());
   for (size_t i = 0; i < plan->output_slots.size(); ++i) {
-    const int s = plan->output_slots[i];
-    if (plan->slots[s].kind == SlotKind::Output) b.slots[s] = preset[i] ? preset[i] : b.own_outputs[i];
+    const Slot& slot = plan->slots[plan->output_slots[i]];
+    if (slot.kind != SlotKind::Output) continue;
+    if (preset[i]) {
+      // A bound tensor must hold exactly this result: kernels write the planned shape into it.
+      SLUICE_CHECK(preset[i].type() == slot.info.type && preset[i].shape() == slot.info.shape, "output '",
+                   slot.name, "': the tensor set for it has type ", to_string(preset[i].type()),
+                   " and shape ", to_string(preset[i].shape()), " but this inference produces ",
+                   to_string(slot.info.type), " ", to_string(slot.info.shape));
+      b.slots[plan->output_slots[i]] = preset[i];
+    } else {
+      b.slots[plan->output_slots[i]] = output_storage(storage[i], slot.info);
+    }
   }
   SubgraphEnv env(*plan, b.slots);
   for (size_t n = 0; n < plan->steps.size(); ++n) {
@@ -809,7 +823,20 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
   }
   for (size_t i = 0; i < plan->output_slots.size(); ++i) {
     const int s = plan->output_slots[i];
-    if (plan->slots[s].kind != SlotKind::Heap) {
+    const SlotKind kind = plan->slots[s].kind;
+    if (kind == SlotKind::Constant || kind == SlotKind::Input) {
+      // A weight or the caller's input is the result: copied, so that writing the output changes neither.
+      const Tensor& value = b.slots[s];
+      outputs[i] = preset[i] ? preset[i] : output_storage(storage[i], plan->slots[s].info);
+      const Tensor& out = outputs[i];
+      SLUICE_CHECK(out.shape() == value.shape(), "output '", plan->slots[s].name, "' has shape ",
+                   to_string(value.shape()), " but the bound output tensor has shape ",
+                   to_string(out.shape()));
+      if (value.byte_size() && out.data() != value.data())
+        std::memcpy(out.data(), value.data(), value.byte_size());
+      continue;
+    }
+    if (kind != SlotKind::Heap) {
       outputs[i] = b.slots[s];
       continue;
     }

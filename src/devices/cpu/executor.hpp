@@ -49,7 +49,8 @@ class Executor {
            size_t max_plans = 16);
   ~Executor();
 
-  // One request's bound state (arenas, views, kernel states) per plan it has run.
+  // The bound state (arenas, views, kernel states) per plan of whoever runs inferences with it: a stream
+  // of the CPU device (each stream has one, and runs one inference at a time on it).
   class Request {
    public:
     Request();
@@ -65,12 +66,14 @@ class Executor {
   };
 
   // Runs one inference. `inputs` in graph-input order; `preset[i]`, when not empty, is the tensor to
-  // write output i into. `outputs` (one per graph output) receives the results: the preset tensors, or
-  // the request's own tensors, which the next run overwrites. Throws sluice::Error naming the node
-  // that failed. Allocates nothing once the request has run with these input shapes (the plan's reference
-  // kernels aside).
+  // write output i into (it must have the type and shape this inference produces). `storage` holds the
+  // caller's own output tensors (one per graph output, reused when their type and shape fit, replaced
+  // otherwise): results that are not preset go there, so that they outlive the next run on `request`.
+  // `outputs` (one per graph output) receives the results: preset or storage tensors, or tensors that
+  // reference kernels allocated. Throws sluice::Error naming the node that failed. Allocates nothing once
+  // `request` and `storage` have run with these input shapes (the plan's reference kernels aside).
   void run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
-           std::vector<Tensor>& outputs, const ThreadConfig& threads,
+           std::vector<Tensor>& storage, std::vector<Tensor>& outputs, const ThreadConfig& threads,
            std::vector<ProfilingInfo>* profile) const;
 
   // The plan for these input shapes, made and cached on first use (on the calling thread's team).

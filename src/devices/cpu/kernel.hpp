@@ -27,6 +27,15 @@
 #include "graph/op_registry.hpp"
 #include "sluice/tensor.hpp"
 
+// Compiles a function for AVX-512, AVX2 and baseline x86-64, the ISA picked at load time (GCC function
+// multiversioning: an ifunc resolver per function). Not under ThreadSanitizer, whose instrumentation of
+// the resolvers crashes them (they run before its runtime starts): that build runs the baseline code.
+#if defined(__SANITIZE_THREAD__)
+#define SLUICE_TARGET_CLONES
+#else
+#define SLUICE_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+
 namespace sluice::cpu {
 
 // A value as one plan sees it: static type and shape, and its memory layout.

@@ -24,9 +24,7 @@ namespace {
 
 // s[j] += mask[j] (when mask is not null) or s[j] += bias; returns max_j s[j]. NaN scores may or may not
 // win the max: either way the row's sum becomes NaN and so does the whole row, as in the reference.
-__attribute__((target_clones("avx512f", "avx2", "default"))) float add_mask_and_max(float* s,
-                                                                                    const float* mask,
-                                                                                    float bias, int64_t n) {
+SLUICE_TARGET_CLONES float add_mask_and_max(float* s, const float* mask, float bias, int64_t n) {
   float mx = -std::numeric_limits<float>::infinity();
   if (mask) {
 #pragma omp simd reduction(max : mx)
@@ -48,8 +46,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float add_mask_and_
 
 // s[j] = e^(s[j] - mx); returns the sum. mx = -inf (every score -inf) gives NaN everywhere, like the
 // reference's -inf - -inf.
-__attribute__((target_clones("avx512f", "avx2", "default"))) float exp_and_sum(float* s, float mx,
-                                                                               int64_t n) {
+SLUICE_TARGET_CLONES float exp_and_sum(float* s, float mx, int64_t n) {
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < n; ++j) {
@@ -60,7 +57,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float exp_and_sum(f
   return sum;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scale_row(float* s, float f, int64_t n) {
+SLUICE_TARGET_CLONES void scale_row(float* s, float f, int64_t n) {
 #pragma omp simd
   for (int64_t j = 0; j < n; ++j) s[j] *= f;
 }

@@ -28,9 +28,8 @@
 #include "devices/cpu/vec_math.hpp"
 #include "ops/elementwise_util.hpp"
 
-// The hot f32 loops are compiled for AVX-512, AVX2 and the x86-64 baseline; the loader picks one at run
-// time (GCC function multiversioning). The library itself is built without -march flags.
-#define SLUICE_ELTWISE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+// The hot f32 loops are compiled for AVX-512, AVX2 and the x86-64 baseline (SLUICE_TARGET_CLONES); the
+// library itself is built without -march flags.
 
 namespace sluice::cpu {
 namespace {
@@ -200,8 +199,8 @@ inline float min_f32(float a, float b) {
   return blend(a != a, a, r);
 }
 
-SLUICE_ELTWISE_CLONES void binary_f32(BinOp op, const float* a, int64_t sa, const float* b, int64_t sb,
-                                      float* o, int64_t n) {
+SLUICE_TARGET_CLONES void binary_f32(BinOp op, const float* a, int64_t sa, const float* b, int64_t sb,
+                                     float* o, int64_t n) {
   switch (op) {
     case BinOp::Add: binary_run(a, sa, b, sb, o, n, [](float x, float y) { return x + y; }); break;
     case BinOp::Sub: binary_run(a, sa, b, sb, o, n, [](float x, float y) { return x - y; }); break;
@@ -214,8 +213,8 @@ SLUICE_ELTWISE_CLONES void binary_f32(BinOp op, const float* a, int64_t sa, cons
   }
 }
 
-SLUICE_ELTWISE_CLONES void compare_f32(BinOp op, const float* a, int64_t sa, const float* b, int64_t sb,
-                                       bool* o, int64_t n) {
+SLUICE_TARGET_CLONES void compare_f32(BinOp op, const float* a, int64_t sa, const float* b, int64_t sb,
+                                      bool* o, int64_t n) {
   switch (op) {
     case BinOp::Equal: binary_run(a, sa, b, sb, o, n, [](float x, float y) { return x == y; }); break;
     case BinOp::Less: binary_run(a, sa, b, sb, o, n, [](float x, float y) { return x < y; }); break;
@@ -462,7 +461,7 @@ template <class F> [[gnu::always_inline]] inline void unary_run(const float* x, 
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-SLUICE_ELTWISE_CLONES void unary_f32(UnOp op, const UnaryParams& p, const float* x, float* y, int64_t n) {
+SLUICE_TARGET_CLONES void unary_f32(UnOp op, const UnaryParams& p, const float* x, float* y, int64_t n) {
   const float alpha = p.alpha, beta = p.beta, gamma = p.gamma;
   switch (op) {
     case UnOp::Copy:
@@ -555,7 +554,7 @@ SqrtFn pick_sqrt() {
 }
 
 // pow(x, 0.5) differs from sqrt(x) = s for -0 (+0) and -inf (+inf).
-SLUICE_ELTWISE_CLONES void fix_sqrt_pow(const float* x, const float* s, float* y, int64_t n) {
+SLUICE_TARGET_CLONES void fix_sqrt_pow(const float* x, const float* s, float* y, int64_t n) {
   constexpr float inf = std::numeric_limits<float>::infinity();
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] = blend(x[i] == -inf, inf, s[i] + 0.0f);
@@ -725,8 +724,8 @@ void where_segment(unsigned pattern, const uint8_t* c, const E* x, const E* y, E
 }
 
 // The 4-byte case (f32, i32) is the common one (attention masks): compiled for each ISA.
-SLUICE_ELTWISE_CLONES void where_segment4(unsigned pattern, const uint8_t* c, const uint32_t* x,
-                                          const uint32_t* y, uint32_t* o, int64_t n) {
+SLUICE_TARGET_CLONES void where_segment4(unsigned pattern, const uint8_t* c, const uint32_t* x,
+                                         const uint32_t* y, uint32_t* o, int64_t n) {
   where_segment<uint32_t>(pattern, c, x, y, o, n);
 }
 

@@ -14,13 +14,11 @@ namespace {
 
 using dm::parallel_bytes;
 
-#define SLUICE_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 // ---------------------------------------------------------------------------------- Softmax, LogSoftmax
 
 // One contiguous row: y = softmax(x) or log_softmax(x). A NaN or +inf anywhere makes the sum NaN and so
 // every output NaN, as in the reference, whatever the vectorized max made of it.
-SLUICE_VECTOR_CLONES void softmax_row(const float* x, float* y, int64_t n, bool log) {
+SLUICE_TARGET_CLONES void softmax_row(const float* x, float* y, int64_t n, bool log) {
   float max = -std::numeric_limits<float>::infinity();
 #pragma omp simd reduction(max : max)
   for (int64_t i = 0; i < n; ++i) max = std::max(max, x[i]);
@@ -48,7 +46,7 @@ SLUICE_VECTOR_CLONES void softmax_row(const float* x, float* y, int64_t n, bool 
 // innermost): every step works on a run of contiguous columns. cols <= column_block.
 constexpr int64_t column_block = 256;
 
-SLUICE_VECTOR_CLONES void softmax_columns(const float* x, float* y, int64_t extent, int64_t stride,
+SLUICE_TARGET_CLONES void softmax_columns(const float* x, float* y, int64_t extent, int64_t stride,
                                           int64_t cols, bool log) {
   float max[column_block], sum[column_block];
   for (int64_t j = 0; j < cols; ++j) {
@@ -153,7 +151,7 @@ std::unique_ptr<Kernel> make_softmax(PlanContext& ctx, bool log) {
 // not cancel the variance away), then y = (x - mean) * inv_std * scale + bias. Both passes compute in
 // double, as the reference does: an output near zero is the difference of terms near one, and f32
 // arithmetic there would miss the ONNX tests' tolerance (1e-7 absolute). Vectorized, the cost is small.
-SLUICE_VECTOR_CLONES void layer_norm_row(const float* x, float* y, int64_t n, const float* scale,
+SLUICE_TARGET_CLONES void layer_norm_row(const float* x, float* y, int64_t n, const float* scale,
                                          const float* bias, double epsilon, float* mean_out,
                                          float* inv_std_out) {
   const auto shift = static_cast<double>(x[0]);

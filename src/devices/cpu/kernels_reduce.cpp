@@ -20,22 +20,20 @@ using dm::max_rank;
 using dm::parallel_bytes;
 using graph::Node;
 
-#define SLUICE_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 enum class Kind { sum, mean, max, min, prod, l2, sum_square };
 
 constexpr double nan_value = std::numeric_limits<double>::quiet_NaN();
 
 // ------------------------------------------------------------------------------------- f32 inner loops
 
-SLUICE_VECTOR_CLONES double row_sum(const float* x, int64_t n) {
+SLUICE_TARGET_CLONES double row_sum(const float* x, int64_t n) {
   double s = 0.0;
 #pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]);
   return s;
 }
 
-SLUICE_VECTOR_CLONES double row_sum_square(const float* x, int64_t n) {
+SLUICE_TARGET_CLONES double row_sum_square(const float* x, int64_t n) {
   double s = 0.0;
 #pragma omp simd reduction(+ : s)
   for (int64_t i = 0; i < n; ++i) {
@@ -45,7 +43,7 @@ SLUICE_VECTOR_CLONES double row_sum_square(const float* x, int64_t n) {
   return s;
 }
 
-SLUICE_VECTOR_CLONES double row_prod(const float* x, int64_t n) {
+SLUICE_TARGET_CLONES double row_prod(const float* x, int64_t n) {
   double p = 1.0;
 #pragma omp simd reduction(* : p)
   for (int64_t i = 0; i < n; ++i) p *= static_cast<double>(x[i]);
@@ -53,7 +51,7 @@ SLUICE_VECTOR_CLONES double row_prod(const float* x, int64_t n) {
 }
 
 // Max (or min) of a row; NaN when any element is NaN, as the reference.
-SLUICE_VECTOR_CLONES double row_extreme(const float* x, int64_t n, bool max) {
+SLUICE_TARGET_CLONES double row_extreme(const float* x, int64_t n, bool max) {
   int nan = 0;
   float m;
   if (max) {
@@ -75,7 +73,7 @@ SLUICE_VECTOR_CLONES double row_extreme(const float* x, int64_t n, bool max) {
 }
 
 // acc[j] op= row[j] for `rows` rows `stride` apart, j < cols.
-SLUICE_VECTOR_CLONES void columns_sum(const float* x, int64_t rows, int64_t stride, int64_t cols, double* acc,
+SLUICE_TARGET_CLONES void columns_sum(const float* x, int64_t rows, int64_t stride, int64_t cols, double* acc,
                                       bool square) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * stride;
@@ -89,7 +87,7 @@ SLUICE_VECTOR_CLONES void columns_sum(const float* x, int64_t rows, int64_t stri
   }
 }
 
-SLUICE_VECTOR_CLONES void columns_prod(const float* x, int64_t rows, int64_t stride, int64_t cols,
+SLUICE_TARGET_CLONES void columns_prod(const float* x, int64_t rows, int64_t stride, int64_t cols,
                                        double* acc) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * stride;
@@ -99,7 +97,7 @@ SLUICE_VECTOR_CLONES void columns_prod(const float* x, int64_t rows, int64_t str
 }
 
 // NaN sticks: once acc[j] is NaN neither comparison replaces it.
-SLUICE_VECTOR_CLONES void columns_extreme(const float* x, int64_t rows, int64_t stride, int64_t cols,
+SLUICE_TARGET_CLONES void columns_extreme(const float* x, int64_t rows, int64_t stride, int64_t cols,
                                           float* acc, bool max) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * stride;
@@ -505,7 +503,7 @@ std::unique_ptr<Kernel> make_reduce(PlanContext& ctx, const ReduceOp& op) {
 // ----------------------------------------------------------------------------------------- ArgMax/ArgMin
 
 // The index of the first (or last) extreme element of a row; a NaN counts as the extreme, as in numpy.
-SLUICE_VECTOR_CLONES int64_t arg_row(const float* x, int64_t n, bool max, bool last) {
+SLUICE_TARGET_CLONES int64_t arg_row(const float* x, int64_t n, bool max, bool last) {
   const float m = static_cast<float>(row_extreme(x, n, max));
   const bool nan = m != m;
   if (last) {
@@ -521,7 +519,7 @@ SLUICE_VECTOR_CLONES int64_t arg_row(const float* x, int64_t n, bool max, bool l
 }
 
 // Columns [0, cols) of an [extent, stride] block: the reference's replacement rule, element by element.
-SLUICE_VECTOR_CLONES void arg_columns(const float* x, int64_t extent, int64_t stride, int64_t cols, bool max,
+SLUICE_TARGET_CLONES void arg_columns(const float* x, int64_t extent, int64_t stride, int64_t cols, bool max,
                                       bool last, float* best, int64_t* index) {
   for (int64_t j = 0; j < cols; ++j) {
     best[j] = x[j];
