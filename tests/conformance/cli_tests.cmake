@@ -107,36 +107,102 @@ sluice_cli_test(conformance_missing_expectations EXPECT error
 sluice_cli_test(conformance_missing_folder EXPECT error ARGS conformance ${cli_data}/no_such_folder -d REF
                 MATCH "no_such_folder: no such directory")
 
-# sluice run --profile and sluice bench (one request, synchronous) on REF, which every build has.
+# sluice run --profile, and sluice bench on REF and CPU (every build has both). Each bench test runs for
+# well under 10 s: -niter keeps the counts small, the sweep runs 0.1 s per configuration.
 sluice_cli_test(run_profile EXPECT success ARGS run -d REF --profile
                 MATCH "\nnode +op type +exec type +time \\(ms\\) +% total\n[^\n]+ ref +[0-9]+\\.[0-9]+ +[0-9]+\\.[0-9]%\n\
 .*\ntotal \\([0-9]+ nodes\\) +[0-9]+\\.[0-9]+ +100\\.0%\n$")
-sluice_cli_test(bench_json EXPECT success ARGS bench -d REF -niter 2 --json ${cli_out}/bench.json
+sluice_cli_test(bench_json EXPECT success ARGS bench -d REF -hint latency -niter 2 --json ${cli_out}/bench.json
                 MATCH "\nCount: +2 iterations\n.*\nThroughput: +[0-9.]+ FPS"
                 FILE_MATCH "${cli_out}/bench.json|^\\{\n  \"throughput_fps\": [0-9.e+-]+,\n  \"count\": 2,\n\
   \"duration_ms\": [0-9.e+-]+,\n  \"latency_ms\": \\{\n    \"median\": [0-9.e+-]+,\n    \"average\": [0-9.e+-]+,\n\
     \"min\": [0-9.e+-]+,\n    \"max\": [0-9.e+-]+,\n    \"p90\": [0-9.e+-]+,\n    \"p99\": [0-9.e+-]+\n  \\},\n\
   \"first_inference_ms\": [0-9.e+-]+,\n.*\n  \"peak_rss_kb\": [1-9][0-9]*,\n  \"model\": \"[^\"]+\",\n\
-  \"device\": \"REF\",\n.*\n  \"batch\": 1,\n.*\n  \"properties\": \\{\n.*\n    \"NUM_STREAMS\": \"1\",\n(.*\n)?\
-    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"1\",\n.*\n  \\}\n\\}\n$"
+  \"device\": \"REF\",\n  \"api\": \"async\",\n  \"hint\": \"LATENCY\",\n  \"nireq\": 1,\n.*\n  \"batch\": 1,\n.*\n\
+  \"properties\": \\{\n.*\n    \"NUM_STREAMS\": \"1\",\n(.*\n)?    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"1\",\n\
+    \"PERFORMANCE_HINT\": \"LATENCY\",\n.*\n  \\}\n\\}\n$"
                 CLEAN ${cli_out}/bench.json)
 sluice_cli_test(bench_shapes_and_profile EXPECT success
-                ARGS bench -m ${cli_data}/dyn_add.onnx -d REF -niter 3 -shape [2,5] -b 4 -pc
-                MATCH "\ninput x: f32 \\[4,5\\] [^\n]*\ninput y: f32 \\[4,5\\] .*\nmeasuring: sync API, 1 request, \
+                ARGS bench -m ${cli_data}/dyn_add.onnx -d REF -niter 3 -shape [2,5] -b 4 -pc -hint latency
+                MATCH "\ninput x: f32 \\[4,5\\] [^\n]*\ninput y: f32 \\[4,5\\] .*\nmeasuring: async API, 1 request, \
 batch 4, 3 iterations\nCount: +3 iterations\n.*\nprofile of the last inference:\n\
 node +op type +exec type +time \\(ms\\) +% total\nadd +Add +ref +[0-9.]+ +100\\.0%\ntotal \\(1 nodes\\) ")
 sluice_cli_test(bench_dynamic_dims_become_1 EXPECT success
                 ARGS bench -m ${cli_data}/dyn_add.onnx -d REF -niter 1 -t 60
                 MATCH "note: input 'x' \\[n,3\\]: dynamic dimensions set to 1.*\ninput x: f32 \\[1,3\\] .*\
 1 iterations or 60 s, whichever comes first\nCount: +1 iterations\n")
-sluice_cli_test(bench_async EXPECT error ARGS bench -d REF -api async MATCH "-api async: not yet supported")
-sluice_cli_test(bench_bad_hint EXPECT error ARGS bench -d REF -hint fast MATCH "hint: fast not in")
+# -api async is the default, with -nireq from OPTIMAL_NUMBER_OF_INFER_REQUESTS and -hint throughput; -niter
+# counts inferences over all requests.
+sluice_cli_test(bench_async_default EXPECT success ARGS bench -d CPU -niter 20
+                MATCH "note: -hint not given: PERFORMANCE_HINT THROUGHPUT .*\n  PERFORMANCE_HINT: THROUGHPUT\n.*\
+\nmeasuring: async API, [1-9][0-9]* requests?, batch 1, 20 iterations\nCount: +20 iterations\n")
+sluice_cli_test(bench_async_streams_json EXPECT success
+                ARGS bench -d CPU -nstreams 2 -nireq 4 -niter 16 --json ${cli_out}/bench_async.json
+                MATCH "\nmeasuring: async API, 4 requests, batch 1, 16 iterations\nCount: +16 iterations\n"
+                FILE_MATCH "${cli_out}/bench_async.json|^\\{\n  \"throughput_fps\": [0-9.e+-]+,\n  \"count\": 16,\n\
+  \"duration_ms\": [0-9.e+-]+,\n  \"latency_ms\": \\{\n    \"median\": [0-9.e+-]+,\n    \"average\": [0-9.e+-]+,\n\
+    \"min\": [0-9.e+-]+,\n    \"max\": [0-9.e+-]+,\n    \"p90\": [0-9.e+-]+,\n    \"p99\": [0-9.e+-]+\n  \\},\n\
+  \"first_inference_ms\": [0-9.e+-]+,\n.*\n  \"device\": \"CPU\",\n  \"api\": \"async\",\n\
+  \"hint\": \"THROUGHPUT\",\n  \"nstreams\": \"2\",\n  \"nireq\": 4,\n  \"requests\": 4,\n  \"batch\": 1,\n.*\n\
+  \"properties\": \\{\n.*\n    \"INFERENCE_NUM_THREADS\": \"[1-9][0-9]*\",\n    \"INFERENCE_PRECISION_HINT\": \"f32\",\n\
+.*\n    \"NUM_STREAMS\": \"2\",\n    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"[1-9][0-9]*\",\n.*\n\
+    \"PERFORMANCE_HINT\": \"THROUGHPUT\",\n.*\n  \\}\n\\}\n$"
+                CLEAN ${cli_out}/bench_async.json)
+sluice_cli_test(bench_nstreams_auto EXPECT success ARGS bench -d CPU -nstreams auto -nireq 2 -niter 4
+                MATCH "\n  NUM_STREAMS: [1-9][0-9]*\n.*\nmeasuring: async API, 2 requests, batch 1, 4 iterations\n")
+sluice_cli_test(bench_sync_threads EXPECT success ARGS bench -d CPU -api sync -nireq 2 -niter 6
+                MATCH "PERFORMANCE_HINT LATENCY \\(benchmark_app's default for -api sync.*\
+\nmeasuring: sync API, 2 requests, batch 1, 6 iterations\nCount: +6 iterations\n")
+sluice_cli_test(bench_hints_side_by_side EXPECT success
+                ARGS bench -d CPU -hint latency,throughput -niter 8 --json ${cli_out}/bench_hints.json
+                MATCH "\n=== -hint latency ===\n.*\n  PERFORMANCE_HINT: LATENCY\n.*\nCount: +8 iterations\n.*\
+\n=== -hint throughput ===\n.*\n  PERFORMANCE_HINT: THROUGHPUT\n.*\nCount: +8 iterations\n.*\nsummary [^\n]*\n\
+hint +NUM_STREAMS +INFERENCE_NUM_THREADS +requests +FPS +median ms +p90 ms +p99 ms\n\
+LATENCY +1 +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n\
+THROUGHPUT +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+\n"
+                FILE_MATCH "${cli_out}/bench_hints.json|^\\{\n  \"runs\": \\[\n    \\{\n      \"throughput_fps\": \
+.*\n      \"hint\": \"LATENCY\",\n.*\n    \\},\n    \\{\n      \"throughput_fps\": .*\n      \"hint\": \"THROUGHPUT\",\n\
+.*\n    \\}\n  \\]\n\\}\n$"
+                CLEAN ${cli_out}/bench_hints.json)
+# --sweep on NUM_STREAMS 1 and 2 (x 1, 2, 4 requests per stream) and the THROUGHPUT hint: the table, the
+# comparison and the self-contained HTML chart.
+sluice_cli_test(bench_sweep_html EXPECT success
+                ARGS bench -d CPU --sweep --sweep-streams 1,2 -t 0.1 --sweep-html ${cli_out}/sweep/sweep.html
+                MATCH "\ns=1 r=1: [0-9.]+ FPS.*\ns=2 r=8: [0-9.]+ FPS[^\n]*\nTHROUGHPUT hint: [0-9.]+ FPS[^\n]*\n\n\
+configuration +NUM_STREAMS +threads +requests +batch +FPS +median ms +p90 ms +p99 ms +vs best\n\
+s=1 r=1 .*\ns=2 r=8 [^\n]*\nTHROUGHPUT hint +[0-9]+ .*\nbest configuration: s=[12] r=[1248]: [0-9.]+ FPS[^\n]*\n\
+THROUGHPUT hint: [0-9.]+ FPS = [0-9.]+x the best configuration \\(s=[12] r=[1248]: [0-9.]+ FPS\\)\n\
+wrote [^\n]*sweep.html\n$"
+                FILE_MATCH "${cli_out}/sweep/sweep.html|^<!DOCTYPE html>\n.*<svg xmlns='http://www.w3.org/2000/svg'\
+.*<polygon [^>]*fill='#d62728'[^>]*/>.*<text [^>]*font-weight='bold'[^>]*>THROUGHPUT hint</text>\
+.*>s=1 r=1</text>.*>s=2 r=8</text>.*</svg>\n<table>\n.*<td>s=2 r=4</td>.*</table>\n</body>\n</html>\n$"
+                CLEAN ${cli_out}/sweep)
+sluice_cli_test(bench_sweep_json EXPECT success
+                ARGS bench -d CPU --sweep --sweep-streams 1 -t 0.1 -hint latency --sweep-html ${cli_out}/sweep_json/s.html
+                     --json ${cli_out}/sweep_json/sweep.json
+                FILE_MATCH "${cli_out}/sweep_json/sweep.json|^\\{\n  \"sweep\": \\[\n    \\{\n\
+      \"throughput_fps\": .*\n      \"label\": \"s=1 r=1\",\n.*\n      \"label\": \"s=1 r=2\",\n\
+.*\n      \"label\": \"s=1 r=4\",\n.*\n  \\],\n  \"hint\": \\{\n    \"throughput_fps\": .*\n    \"hint\": \"LATENCY\",\n\
+.*\n  \\},\n  \"best\": \\{\n    \"throughput_fps\": .*\n    \"label\": \"s=1 r=[124]\",\n.*\n  \\}\n\\}\n$"
+                CLEAN ${cli_out}/sweep_json)
+sluice_cli_test(bench_bad_api EXPECT error ARGS bench -d REF -api bogus MATCH "api: bogus not in \\{sync,async\\}")
+sluice_cli_test(bench_bad_nireq EXPECT error ARGS bench -d REF -nireq -1
+                MATCH "nireq: expected an integer >= 0, got '-1'")
+sluice_cli_test(bench_bad_nstreams EXPECT error ARGS bench -d REF -nstreams foo
+                MATCH "nstreams: expected a count >= 1 or AUTO, got 'foo'")
+sluice_cli_test(bench_bad_hint EXPECT error ARGS bench -d REF -hint latency,fast
+                MATCH "-hint 'latency,fast': 'fast' is not a hint; expected latency, throughput, \
+cumulative_throughput or none")
+sluice_cli_test(bench_sweep_with_nstreams EXPECT error ARGS bench -d REF --sweep -nstreams 2
+                MATCH "-nstreams 2 with --sweep: the sweep chooses NUM_STREAMS itself")
+sluice_cli_test(bench_bad_sweep_batch EXPECT error ARGS bench -d REF --sweep --sweep-batch 1,0
+                MATCH "--sweep-batch '1,0': '0' is not a count; expected integers >= 1")
 sluice_cli_test(bench_zero_niter EXPECT error ARGS bench -d REF -niter 0
-                MATCH "niter: expected a number >= 1, got '0'")
+                MATCH "niter: expected an integer >= 1, got '0'")
 sluice_cli_test(bench_bad_time EXPECT error ARGS bench -d REF -t -1 MATCH "time: expected seconds > 0")
 sluice_cli_test(bench_bad_precision EXPECT error ARGS bench -d REF -infer_precision i8
                 MATCH "infer_precision: i8 not in")
-sluice_cli_test(bench_unknown_option EXPECT error ARGS bench -d REF -nstreams 2 MATCH "-nstreams")
+sluice_cli_test(bench_unknown_option EXPECT error ARGS bench -d REF -nstreamz 2 MATCH "-nstreamz")
 sluice_cli_test(bench_bad_shape EXPECT error ARGS bench -d REF -shape "input(1,3,224,224)"
                 MATCH "-shape 'input\\(1,3,224,224\\)': expected NAME\\[DIMS\\] or \\[DIMS\\]")
 sluice_cli_test(bench_bad_dims EXPECT error ARGS bench -d REF -shape input[1,3,x,224]

@@ -1,8 +1,10 @@
-// `sluice bench`: measures inference speed in the manner of OpenVINO's benchmark_app. The run has three
-// stages, kept apart so that later modes (async requests, streams, sweeps) slot in beside the first:
-// prepare (read, reshape, compile, random inputs), measure (a runner: today one synchronous request) and
-// report (statistics, text, JSON).
+// `sluice bench`: measures inference speed in the manner of OpenVINO's benchmark_app. A run has three
+// stages: prepare (reshape, compile, requests with random inputs), measure (bench_runner: -nireq requests
+// kept busy with start_async and callbacks, or one thread per request calling infer()) and report
+// (bench_report: statistics, text, JSON). The command runs once per -hint, or a grid of configurations
+// with --sweep (bench_sweep.cpp).
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -21,6 +24,8 @@
 #include "sluice/core.hpp"
 #include "sluice/error.hpp"
 #include "tools/sluice/bench_report.hpp"
+#include "tools/sluice/bench_runner.hpp"
+#include "tools/sluice/bench_session.hpp"
 #include "tools/sluice/commands.hpp"
 #include "tools/sluice/default_model.hpp"
 #include "tools/sluice/profile_table.hpp"
@@ -30,36 +35,63 @@
 namespace sluice::tool {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr double default_time_s = 10;  // when neither -niter nor -t is given, as benchmark_app's default
+constexpr double sweep_time_s = 3;     // the same for each configuration of a sweep
 constexpr const char* built_in_model = "(built-in default model)";
 
-double milliseconds(Clock::duration duration) {
+double milliseconds(BenchClock::duration duration) {
   return std::chrono::duration<double, std::milli>(duration).count();
 }
 
-// When measuring stops: after `niter` inferences or `time_s` seconds, whichever comes first (0: no limit).
-struct StopCondition {
-  int64_t niter = 0;
-  double time_s = 0;
-};
-
 StopCondition stop_condition(const BenchOptions& options) {
-  if (options.niter == 0 && options.time_s == 0) return {0, default_time_s};
+  if (options.niter == 0 && options.time_s == 0) return {0, options.sweep ? sweep_time_s : default_time_s};
   return {options.niter, options.time_s};
 }
 
-std::string describe(const StopCondition& stop) {
-  std::ostringstream text;
-  if (stop.niter > 0) text << stop.niter << " iterations";
-  if (stop.niter > 0 && stop.time_s > 0) text << " or ";
-  if (stop.time_s > 0) text << stop.time_s << " s";
-  if (stop.niter > 0 && stop.time_s > 0) text << ", whichever comes first";
-  return text.str();
+// The -hint list: items separated by ',', each latency, throughput, cumulative_throughput or none (any
+// case), none repeated. Empty (not given): benchmark_app's default, throughput for async and latency for
+// sync.
+std::vector<std::string> parse_hints(const BenchOptions& options) {
+  if (options.hint.empty()) return {options.api == "async" ? "throughput" : "latency"};
+  static const std::set<std::string> known = {"latency", "throughput", "cumulative_throughput", "none"};
+  std::vector<std::string> hints;
+  std::string text = options.hint;
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  size_t pos = 0;
+  while (true) {
+    const size_t comma = std::min(text.find(',', pos), text.size());
+    std::string item = text.substr(pos, comma - pos);
+    SLUICE_CHECK(known.count(item), "-hint '", options.hint, "': '", item,
+                 "' is not a hint; expected latency, throughput, cumulative_throughput or none, several "
+                 "separated by ',' (e.g. -hint latency,throughput)");
+    SLUICE_CHECK(std::find(hints.begin(), hints.end(), item) == hints.end(), "-hint '", options.hint, "': '",
+                 item, "' is given twice");
+    hints.push_back(item);
+    if (comma == text.size()) break;
+    pos = comma + 1;
+  }
+  return hints;
 }
 
-// ---- prepare ----
+// Combinations of options that cannot mean anything, refused before anything is read or measured.
+void check_options(const BenchOptions& options, const std::vector<std::string>& hints) {
+  if (options.sweep) {
+    SLUICE_CHECK(
+        options.nstreams.empty(), "-nstreams ", options.nstreams,
+        " with --sweep: the sweep chooses NUM_STREAMS itself (--sweep-streams to choose the values)");
+    SLUICE_CHECK(options.nireq == 0, "-nireq ", options.nireq,
+                 " with --sweep: the sweep chooses the requests itself (1, 2 and 4 per stream)");
+    SLUICE_CHECK(options.batch == 0 || options.sweep_batch.empty(),
+                 "-b and --sweep-batch: give one (-b fixes the batch, --sweep-batch sweeps it)");
+    SLUICE_CHECK(hints.size() == 1, "--sweep with -hint ", options.hint,
+                 ": give one hint, whose run the sweep is compared with");
+    SLUICE_CHECK(!options.profile, "-pc with --sweep: profile one configuration without --sweep");
+  } else {
+    SLUICE_CHECK(options.sweep_batch.empty(), "--sweep-batch without --sweep: add --sweep, or use -b");
+    SLUICE_CHECK(options.sweep_streams.empty(),
+                 "--sweep-streams without --sweep: add --sweep, or use -nstreams");
+  }
+}
 
 // One -shape value: "name[1,3,224,224]" items separated by ',' ("a[1,3],b[1,4]"), or "[1,3,224,224]"
 // (no name: every input). Returns (name, shape) pairs; the name is empty for every input.
@@ -85,9 +117,10 @@ std::vector<std::pair<std::string, Shape>> parse_shape_option(const std::string&
   return items;
 }
 
-// Makes every input static: -shape first, then -b (dimension 0 of every input), then each dimension
-// still dynamic becomes 1 (a note says so; the ONNX Runtime peer, benchmarks/ort_bench.js, does the same).
-void apply_shapes(Model& model, const BenchOptions& options) {
+// Makes every input static: -shape first, then the batch (dimension 0 of every input; 0: unchanged), then
+// each dimension still dynamic becomes 1 (a note says so when `notes`; the ONNX Runtime peer,
+// benchmarks/ort_bench.js, does the same).
+void apply_shapes(Model& model, const BenchOptions& options, int64_t batch, bool notes) {
   std::map<std::string, PartialShape> shapes;
   for (const std::string& option : options.shapes) {
     for (const auto& [name, dims] : parse_shape_option(option)) {
@@ -100,7 +133,7 @@ void apply_shapes(Model& model, const BenchOptions& options) {
     }
   }
   if (!shapes.empty()) model.reshape(shapes);
-  if (options.batch > 0) model.reshape_batch(options.batch);
+  if (batch > 0) model.reshape_batch(batch);
 
   std::map<std::string, PartialShape> resolved;
   for (const PortInfo& port : model.inputs()) {
@@ -111,17 +144,19 @@ void apply_shapes(Model& model, const BenchOptions& options) {
     for (Dimension& dim : shape.dims()) {
       if (dim.is_dynamic()) dim = Dimension(1);
     }
-    std::cout << "note: input '" << port.name << "' " << port.shape.to_string()
-              << ": dynamic dimensions set to 1 "
-              << "(give -shape or -b to choose)\n";
+    if (notes) {
+      std::cout << "note: input '" << port.name << "' " << port.shape.to_string()
+                << ": dynamic dimensions set to 1 "
+                << "(give -shape or -b to choose)\n";
+    }
     resolved.emplace(port.name, shape);
   }
   if (!resolved.empty()) model.reshape(resolved);
 }
 
-// The compile properties: -p KEY=VALUE, then the benchmark_app-style flags (a property set by both is an
-// error, so that a run never silently measures something other than asked).
-AnyMap compile_properties(const BenchOptions& options) {
+// The compile properties: -p KEY=VALUE, then the benchmark_app-style flags and the run's plan (a property
+// set by both is an error, so that a run never silently measures something other than asked).
+AnyMap compile_properties(const BenchOptions& options, const RunPlan& plan) {
   AnyMap properties = parse_properties(options.properties);
   auto set = [&](std::string_view key, const std::string& flag, Any value) {
     std::string name(key);
@@ -129,14 +164,15 @@ AnyMap compile_properties(const BenchOptions& options) {
     properties.emplace(name, std::move(value));
   };
   if (options.nthreads >= 0) set(props::inference_num_threads.name, "-nthreads", Any(options.nthreads));
+  if (!plan.nstreams.empty()) {
+    // AUTO goes as the string the property accepts; a count as a number.
+    Any value = plan.nstreams == "AUTO" ? Any(plan.nstreams) : Any(int64_t{std::stoll(plan.nstreams)});
+    set(props::num_streams.name, options.sweep ? "--sweep" : "-nstreams", std::move(value));
+  }
   if (!options.infer_precision.empty()) {
     set(props::inference_precision_hint.name, "-infer_precision", Any(options.infer_precision));
   }
-  if (!options.hint.empty() && options.hint != "none") {
-    std::string mode = options.hint;
-    for (char& c : mode) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    set(props::performance_hint.name, "-hint", Any(mode));
-  }
+  if (plan.hint != "none") set(props::performance_hint.name, "-hint", Any(hint_name(plan.hint)));
   if (options.profile) set(props::enable_profiling.name, "-pc", Any(true));
   return properties;
 }
@@ -156,8 +192,8 @@ std::vector<Tensor> set_random_inputs(InferRequest& request, const std::vector<P
   return tensors;
 }
 
-int64_t batch_of(const BenchOptions& options, const std::vector<PortInfo>& inputs) {
-  if (options.batch > 0) return options.batch;
+int64_t batch_of(int64_t batch, const std::vector<PortInfo>& inputs) {
+  if (batch > 0) return batch;
   if (inputs.empty() || inputs.front().shape.rank() < 1) return 1;
   return inputs.front().shape[0].extent();
 }
@@ -178,40 +214,35 @@ std::vector<std::pair<std::string, std::string>> compiled_properties(const Compi
   return properties;
 }
 
-// Makes the folder of the --json file and checks that the file can be written, so that a bad path fails
-// now rather than after the measurement.
-void check_writable(const std::string& path) {
+// Makes the folder of an output file (--json, --sweep-html) and checks that the file can be written, so that
+// a bad path fails now rather than after the measurement.
+void check_writable(const std::string& path, const std::string& flag) {
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   std::error_code error;
   if (!parent.empty()) std::filesystem::create_directories(parent, error);
-  SLUICE_CHECK(!error, "--json ", path, ": cannot create the folder ", parent.string(), ": ",
+  SLUICE_CHECK(!error, flag, " ", path, ": cannot create the folder ", parent.string(), ": ",
                error.message());
-  SLUICE_CHECK(std::ofstream(path), "--json ", path, ": cannot open the file for writing");
+  SLUICE_CHECK(std::ofstream(path), flag, " ", path, ": cannot open the file for writing");
 }
 
-// ---- measure ----
-
-struct Measurement {
-  std::vector<double> latencies_ms;
-  double duration_ms = 0;
-};
-
-// One request, one inference at a time: each latency is the time infer() takes; the duration runs from the
-// start of the first measured inference to the end of the last.
-Measurement run_sync(InferRequest& request, const StopCondition& stop) {
-  Measurement measurement;
-  measurement.latencies_ms.reserve(stop.niter > 0 ? static_cast<size_t>(stop.niter) : 1 << 16);
-  const Clock::time_point start = Clock::now();
-  while (true) {
-    const Clock::time_point begin = Clock::now();
-    request.infer();
-    const Clock::time_point end = Clock::now();
-    measurement.latencies_ms.push_back(milliseconds(end - begin));
-    if (stop.niter > 0 && static_cast<int64_t>(measurement.latencies_ms.size()) >= stop.niter) break;
-    if (stop.time_s > 0 && milliseconds(end - start) >= stop.time_s * 1000) break;
+// Each request gets its own inputs: random data seeded with seed + the request's index.
+std::vector<std::vector<Tensor>> set_request_inputs(std::vector<InferRequest>& requests,
+                                                    const std::vector<PortInfo>& inputs, uint64_t seed) {
+  std::vector<std::vector<Tensor>> tensors;
+  tensors.reserve(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    tensors.push_back(set_random_inputs(requests[i], inputs, seed + i));
   }
-  measurement.duration_ms = milliseconds(Clock::now() - start);
-  return measurement;
+  return tensors;
+}
+
+int64_t requests_for(const RunPlan& plan, const std::string& api, const CompiledModel& compiled) {
+  if (plan.nireq > 0) return plan.nireq;
+  if (api == "sync") return 1;
+  const int64_t optimal = compiled.get_property(props::optimal_number_of_infer_requests);
+  SLUICE_CHECK(optimal >= 1, "the compiled model's OPTIMAL_NUMBER_OF_INFER_REQUESTS is ", optimal,
+               "; expected at least 1 (give -nireq)");
+  return optimal;
 }
 
 int64_t peak_rss_kb() {
@@ -220,66 +251,143 @@ int64_t peak_rss_kb() {
   return usage.ru_maxrss;  // kilobytes on Linux
 }
 
+std::string plural(int64_t count, const char* one, const char* many) {
+  return std::to_string(count) + " " + (count == 1 ? one : many);
+}
+
 }  // namespace
 
-int run_bench_command(const BenchOptions& options) {
-  SLUICE_CHECK(options.api == "sync", "-api ", options.api,
-               ": not yet supported; only -api sync (one request, one inference at a time) is");
-  Core core;
-  BenchReport report;
-  report.model = options.model_path.empty() ? built_in_model : options.model_path;
-  report.device = choose_device(core, options.device);
-  report.api = options.api;
-  report.seed = options.seed;
-  AnyMap properties = compile_properties(options);
-  const StopCondition stop = stop_condition(options);
-  if (!options.json_path.empty()) check_writable(options.json_path);
+std::string hint_name(const std::string& hint) {
+  if (hint == "none") return hint;
+  std::string mode = hint;
+  for (char& c : mode) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return mode;
+}
 
-  Clock::time_point start = Clock::now();
-  Model model = options.model_path.empty() ? core.read_model(default_model_bytes())
-                                           : core.read_model(options.model_path);
-  report.read_ms = milliseconds(Clock::now() - start);
-  std::cout << "model: " << report.model << "\ndevice: " << report.device << '\n';
-  apply_shapes(model, options);
-  start = Clock::now();
-  CompiledModel compiled = core.compile_model(model, report.device, properties);
-  report.compile_ms = milliseconds(Clock::now() - start);
-  std::cout << std::fixed << std::setprecision(2) << "read model: " << report.read_ms
-            << " ms, compile: " << report.compile_ms << " ms\n";
+BenchSession::BenchSession(const BenchOptions& options, const StopCondition& stop)
+    : options(options), stop(stop), progress(isatty(STDOUT_FILENO) == 1) {
+  device = choose_device(core, options.device);
+  model_name = options.model_path.empty() ? built_in_model : options.model_path;
+  const BenchClock::time_point start = BenchClock::now();
+  model = options.model_path.empty() ? core.read_model(default_model_bytes())
+                                     : core.read_model(options.model_path);
+  read_ms = milliseconds(BenchClock::now() - start);
+}
+
+BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbosity) {
+  const BenchOptions& options = session.options;
+  const bool full = verbosity == Verbosity::full;
+  BenchReport report;
+  report.model = session.model_name;
+  report.device = session.device;
+  report.api = options.api;
+  report.hint = hint_name(plan.hint);
+  report.nstreams = plan.nstreams;
+  report.label = plan.label;
+  report.seed = options.seed;
+  report.read_ms = session.read_ms;
+
+  Model model = session.model.clone();
+  const int64_t batch = plan.batch > 0 ? plan.batch : options.batch;
+  apply_shapes(model, options, batch, session.shape_notes);
+  session.shape_notes = false;
+  BenchClock::time_point start = BenchClock::now();
+  CompiledModel compiled =
+      session.core.compile_model(model, session.device, compile_properties(options, plan));
+  report.compile_ms = milliseconds(BenchClock::now() - start);
+  if (full) std::cout << "compile: " << std::fixed << std::setprecision(2) << report.compile_ms << " ms\n";
 
   report.inputs = compiled.inputs();
-  report.batch = batch_of(options, report.inputs);
-  InferRequest request = compiled.create_infer_request();
-  std::vector<Tensor> inputs = set_random_inputs(request, report.inputs, options.seed);
-  for (const PortInfo& port : report.inputs) {
-    std::cout << "input " << port.name << ": " << to_string(port.type) << ' ' << port.shape.to_string()
-              << " (random, seed " << options.seed << ")\n";
-  }
+  report.batch = batch_of(batch, report.inputs);
+  report.requests = requests_for(plan, options.api, compiled);
+  std::vector<InferRequest> requests;
+  requests.reserve(static_cast<size_t>(report.requests));
+  for (int64_t i = 0; i < report.requests; ++i) requests.push_back(compiled.create_infer_request());
+  // Kept until the end of the run: the requests use the tensors' memory.
+  const std::vector<std::vector<Tensor>> inputs = set_request_inputs(requests, report.inputs, options.seed);
   report.properties = compiled_properties(compiled);
-  std::cout << "compiled model properties:\n";
-  for (const auto& [name, value] : report.properties) std::cout << "  " << name << ": " << value << '\n';
+  if (full) {
+    for (const PortInfo& port : report.inputs) {
+      std::cout << "input " << port.name << ": " << to_string(port.type) << ' ' << port.shape.to_string()
+                << " (random, seed " << options.seed << (report.requests > 1 ? " + the request's index" : "")
+                << ")\n";
+    }
+    std::cout << "compiled model properties:\n";
+    for (const auto& [name, value] : report.properties) std::cout << "  " << name << ": " << value << '\n';
+  }
+  // A device may resolve NUM_STREAMS otherwise than asked (a hint that wins, a cap at the cores): say so,
+  // as the measurement is then of another configuration.
+  const std::string resolved_streams = report.property(std::string(props::num_streams.name));
+  if (!plan.nstreams.empty() && plan.nstreams != "AUTO" && resolved_streams != plan.nstreams) {
+    std::cout << "note: NUM_STREAMS " << plan.nstreams << " was asked, the compiled model has "
+              << resolved_streams << '\n';
+  }
 
-  start = Clock::now();
-  request.infer();
-  report.first_inference_ms = milliseconds(Clock::now() - start);
-  std::cout << "first inference (warm-up): " << report.first_inference_ms << " ms\n";
-  std::cout << "measuring: " << report.api << " API, " << report.requests << " request, batch "
-            << report.batch << ", " << describe(stop) << std::endl;
+  start = BenchClock::now();
+  requests.front().infer();
+  report.first_inference_ms = milliseconds(BenchClock::now() - start);
+  // With several requests, each runs once more, all at once, so that every stream and request is warm.
+  const bool async = options.api == "async";
+  if (requests.size() > 1) warm_up(requests, async);
+  if (full) {
+    std::cout << "first inference (warm-up): " << std::fixed << std::setprecision(2)
+              << report.first_inference_ms << " ms"
+              << (requests.size() > 1 ? ", then one per request at once" : "") << '\n';
+    std::cout << "measuring: " << report.api << " API, " << plural(report.requests, "request", "requests")
+              << ", batch " << report.batch << ", " << describe(session.stop) << std::endl;
+  }
 
-  Measurement measurement = run_sync(request, stop);
+  Measurement measurement = async ? measure_async(requests, session.stop, session.progress)
+                                  : measure_sync(requests, session.stop, session.progress);
   report.count = static_cast<int64_t>(measurement.latencies_ms.size());
   report.duration_ms = measurement.duration_ms;
-  report.latency = latency_stats(measurement.latencies_ms);
+  report.latency = latency_stats(std::move(measurement.latencies_ms));
   report.throughput_fps = static_cast<double>(report.batch * report.count) / (report.duration_ms / 1000);
   report.peak_rss_kb = peak_rss_kb();
 
-  print_results(std::cout, report);
-  if (options.profile) {
-    std::cout << "profile of the last inference:\n";
-    print_profile_table(std::cout, request.get_profiling_info());
+  if (full) {
+    print_results(std::cout, report);
+    if (options.profile) {
+      std::cout << (requests.size() > 1 ? "profile of the last inference of request 0:\n"
+                                        : "profile of the last inference:\n");
+      print_profile_table(std::cout, requests.front().get_profiling_info());
+    }
+  }
+  return report;
+}
+
+int run_bench_command(const BenchOptions& options) {
+  const std::vector<std::string> hints = parse_hints(options);
+  check_options(options, hints);
+  if (!options.json_path.empty()) check_writable(options.json_path, "--json");
+  if (options.sweep) check_writable(options.sweep_html, "--sweep-html");
+
+  BenchSession session(options, stop_condition(options));
+  std::cout << "model: " << session.model_name << "\ndevice: " << session.device << '\n';
+  std::cout << std::fixed << std::setprecision(2) << "read model: " << session.read_ms << " ms\n";
+  if (options.hint.empty()) {
+    std::cout << "note: -hint not given: PERFORMANCE_HINT " << hint_name(hints.front())
+              << " (benchmark_app's default for -api " << options.api << "; -hint none sets none)\n";
+  }
+  if (options.sweep) return run_sweep(session, hints.front());
+
+  std::vector<BenchReport> reports;
+  for (const std::string& hint : hints) {
+    if (hints.size() > 1) std::cout << "\n=== -hint " << hint << " ===\n";
+    reports.push_back(
+        run_once(session, RunPlan{hint, options.nstreams, options.nireq, 0, {}}, Verbosity::full));
+  }
+  if (reports.size() > 1) {
+    std::cout << "\nsummary (" << session.model_name << " on " << session.device << ", " << options.api
+              << " API):\n";
+    print_hint_table(std::cout, reports);
   }
   if (!options.json_path.empty()) {
-    write_json_report(options.json_path, report);
+    if (reports.size() == 1) {
+      write_json_report(options.json_path, reports.front());
+    } else {
+      write_json_runs(options.json_path, reports);
+    }
     std::cout << "wrote " << options.json_path << '\n';
   }
   return 0;

@@ -6,6 +6,7 @@
 #include <iomanip>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 
 #include "sluice/error.hpp"
 
@@ -19,6 +20,14 @@ double percentile(const std::vector<double>& sorted, double p) {
 }
 
 }  // namespace
+
+std::string format_ms(double ms) {
+  int digits = 2;
+  if (ms > 0 && ms < 1) digits = std::clamp(2 - static_cast<int>(std::floor(std::log10(ms))), 2, 6);
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << ms;
+  return text.str();
+}
 
 LatencyStats latency_stats(std::vector<double> latencies_ms) {
   SLUICE_CHECK(!latencies_ms.empty(), "latency statistics of no inferences");
@@ -41,20 +50,66 @@ void print_results(std::ostream& out, const BenchReport& report) {
   out << "Count:      " << report.count << " iterations\n";
   out << "Duration:   " << report.duration_ms << " ms\n";
   out << "Latency:\n";
-  out << "    Median:     " << report.latency.median << " ms\n";
-  out << "    Average:    " << report.latency.average << " ms\n";
-  out << "    Min:        " << report.latency.min << " ms\n";
-  out << "    Max:        " << report.latency.max << " ms\n";
-  out << "    P90:        " << report.latency.p90 << " ms\n";
-  out << "    P99:        " << report.latency.p99 << " ms\n";
+  out << "    Median:     " << format_ms(report.latency.median) << " ms\n";
+  out << "    Average:    " << format_ms(report.latency.average) << " ms\n";
+  out << "    Min:        " << format_ms(report.latency.min) << " ms\n";
+  out << "    Max:        " << format_ms(report.latency.max) << " ms\n";
+  out << "    P90:        " << format_ms(report.latency.p90) << " ms\n";
+  out << "    P99:        " << format_ms(report.latency.p99) << " ms\n";
   out << "Throughput: " << report.throughput_fps << " FPS (batch " << report.batch << ")\n";
   out << "Peak RSS:   " << report.peak_rss_kb << " kB\n";
   out.copyfmt(state);
 }
 
-void write_json_report(const std::string& path, const BenchReport& report) {
+std::string BenchReport::property(const std::string& name) const {
+  for (const auto& [key, value] : properties) {
+    if (key == name) return value;
+  }
+  return "?";
+}
+
+namespace {
+
+std::string fixed(double value, int digits = 2) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << value;
+  return text.str();
+}
+
+// Prints rows as columns: the first left-aligned, the others right-aligned, two spaces apart.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const std::string padding(widths[i] - row[i].size(), ' ');
+      if (i == 0) {
+        // The last column of a row may be a long message (a failed configuration): no padding after it.
+        line += row.size() == 1 ? row[i] : row[i] + padding;
+      } else {
+        line += "  " + padding + row[i];
+      }
+    }
+    out << line << '\n';
+  }
+}
+
+nlohmann::ordered_json to_json(const BenchReport& report) {
   // ordered_json keeps the keys in the order written: the headline numbers first.
   nlohmann::ordered_json json;
+  if (!report.error.empty()) {
+    // A configuration that could not be measured: what it was and why.
+    json["label"] = report.label;
+    json["nstreams"] = report.nstreams;
+    json["nireq"] = report.requests;
+    json["batch"] = report.batch;
+    json["error"] = report.error;
+    return json;
+  }
   json["throughput_fps"] = report.throughput_fps;
   json["count"] = report.count;
   json["duration_ms"] = report.duration_ms;
@@ -68,7 +123,11 @@ void write_json_report(const std::string& path, const BenchReport& report) {
   json["model"] = report.model;
   json["device"] = report.device;
   json["api"] = report.api;
-  json["requests"] = report.requests;
+  json["hint"] = report.hint;
+  if (!report.nstreams.empty()) json["nstreams"] = report.nstreams;
+  if (!report.label.empty()) json["label"] = report.label;
+  json["nireq"] = report.requests;
+  json["requests"] = report.requests;  // the same as nireq; the key ort_bench.js shares (BENCHMARKS.md)
   json["batch"] = report.batch;
   json["seed"] = report.seed;
   nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
@@ -80,11 +139,74 @@ void write_json_report(const std::string& path, const BenchReport& report) {
   nlohmann::ordered_json properties = nlohmann::ordered_json::object();
   for (const auto& [name, value] : report.properties) properties[name] = value;
   json["properties"] = properties;
+  return json;
+}
 
+void write_json(const std::string& path, const nlohmann::ordered_json& json) {
   std::ofstream file(path);
   SLUICE_CHECK(file, "--json ", path, ": cannot open the file for writing");
   file << json.dump(2) << '\n';
   SLUICE_CHECK(file.flush(), "--json ", path, ": cannot write the file");
+}
+
+}  // namespace
+
+void print_hint_table(std::ostream& out, const std::vector<BenchReport>& reports) {
+  std::vector<std::vector<std::string>> rows = {
+      {"hint", "NUM_STREAMS", "INFERENCE_NUM_THREADS", "requests", "FPS", "median ms", "p90 ms", "p99 ms"}};
+  for (const BenchReport& report : reports) {
+    rows.push_back({report.hint, report.property("NUM_STREAMS"), report.property("INFERENCE_NUM_THREADS"),
+                    std::to_string(report.requests), fixed(report.throughput_fps),
+                    format_ms(report.latency.median), format_ms(report.latency.p90),
+                    format_ms(report.latency.p99)});
+  }
+  print_table(out, rows);
+}
+
+void print_sweep_table(std::ostream& out, const std::vector<BenchReport>& grid, const BenchReport& hint,
+                       int best) {
+  const double best_fps = best >= 0 ? grid[static_cast<size_t>(best)].throughput_fps : 0;
+  std::vector<std::vector<std::string>> rows = {{"configuration", "NUM_STREAMS", "threads", "requests",
+                                                 "batch", "FPS", "median ms", "p90 ms", "p99 ms", "vs best"}};
+  auto add = [&](const BenchReport& report, const std::string& name) {
+    if (!report.error.empty()) {
+      rows.push_back({name + "  failed: " + report.error});
+      return;
+    }
+    rows.push_back({name, report.property("NUM_STREAMS"), report.property("INFERENCE_NUM_THREADS"),
+                    std::to_string(report.requests), std::to_string(report.batch),
+                    fixed(report.throughput_fps), format_ms(report.latency.median),
+                    format_ms(report.latency.p90), format_ms(report.latency.p99),
+                    best_fps > 0 ? fixed(report.throughput_fps / best_fps) + "x" : "-"});
+  };
+  for (size_t i = 0; i < grid.size(); ++i) {
+    add(grid[i], grid[i].label + (static_cast<int>(i) == best ? " (best)" : ""));
+  }
+  add(hint, hint.label);
+  print_table(out, rows);
+}
+
+void write_json_report(const std::string& path, const BenchReport& report) {
+  write_json(path, to_json(report));
+}
+
+void write_json_runs(const std::string& path, const std::vector<BenchReport>& reports) {
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (const BenchReport& report : reports) runs.push_back(to_json(report));
+  nlohmann::ordered_json json;
+  json["runs"] = runs;
+  write_json(path, json);
+}
+
+void write_json_sweep(const std::string& path, const std::vector<BenchReport>& grid, const BenchReport& hint,
+                      int best) {
+  nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
+  for (const BenchReport& report : grid) sweep.push_back(to_json(report));
+  nlohmann::ordered_json json;
+  json["sweep"] = sweep;
+  json["hint"] = to_json(hint);
+  json["best"] = best >= 0 ? to_json(grid[static_cast<size_t>(best)]) : nlohmann::ordered_json();
+  write_json(path, json);
 }
 
 }  // namespace sluice::tool

@@ -29,8 +29,11 @@ LatencyStats latency_stats(std::vector<double> latencies_ms);
 struct BenchReport {
   std::string model;     // the path, or "(built-in default model)"
   std::string device;    // as given to compile_model
-  std::string api;       // "sync"
-  int64_t requests = 1;  // infer requests in flight at once
+  std::string api;       // "async" or "sync"
+  std::string hint;      // PERFORMANCE_HINT as set: "LATENCY", "THROUGHPUT", ..., or "none" (not set)
+  std::string nstreams;  // NUM_STREAMS as asked (-nstreams or the sweep): "2", "AUTO"; empty: not set
+  std::string label;     // --sweep: the configuration, "s=2 r=4" (" b=8" when batches are swept)
+  int64_t requests = 1;  // infer requests in flight at once (-nireq as resolved)
   int64_t batch = 1;     // samples per inference: -b, else dimension 0 of the first input (1 for a scalar)
   std::vector<PortInfo> inputs;  // as compiled (static shapes)
   uint64_t seed = 0;             // of the random input data
@@ -44,12 +47,40 @@ struct BenchReport {
   // The compiled model's properties (its SUPPORTED_PROPERTIES), values as text, in the device's order.
   std::vector<std::pair<std::string, std::string>> properties;
   int64_t peak_rss_kb = 0;  // the process's peak resident set size at the end (getrusage)
+  std::string error;        // --sweep: why this configuration could not be measured (then nothing was)
+
+  // A resolved property's value as text, or "?" when the device has no such property.
+  std::string property(const std::string& name) const;
 };
+
+// A latency in milliseconds as text: two decimals, or three significant digits below 1 ms (a tiny model's
+// inference takes microseconds: "0.000450").
+std::string format_ms(double ms);
 
 // The benchmark_app-like results block: Count, Duration, Latency (median ... p99), Throughput, peak RSS.
 void print_results(std::ostream& out, const BenchReport& report);
-// Writes the report as a JSON object (keys as in BENCHMARKS.md); throws sluice::Error when the file
-// cannot be written.
+// The side-by-side table of runs under different hints: hint, NUM_STREAMS, INFERENCE_NUM_THREADS,
+// requests, FPS, median, p90 and p99 latency.
+void print_hint_table(std::ostream& out, const std::vector<BenchReport>& reports);
+// The table of a sweep: one row per configuration (then the hint's), FPS and latencies, and each
+// row's FPS as a share of the best configuration's. `best` indexes `grid` (-1: none measured).
+void print_sweep_table(std::ostream& out, const std::vector<BenchReport>& grid, const BenchReport& hint,
+                       int best);
+
+// The JSON files; each throws sluice::Error when the file cannot be written.
+// One run: the report as a JSON object (keys as in BENCHMARKS.md).
 void write_json_report(const std::string& path, const BenchReport& report);
+// Several runs (one per -hint): {"runs": [report, ...]}.
+void write_json_runs(const std::string& path, const std::vector<BenchReport>& reports);
+// A sweep: {"sweep": [report, ...], "hint": report, "best": report or null}.
+void write_json_sweep(const std::string& path, const std::vector<BenchReport>& grid, const BenchReport& hint,
+                      int best);
+
+// A self-contained HTML page (no external scripts or styles) with an inline SVG chart of throughput
+// (y) against median latency (x), one labelled point per configuration and the hint's point marked,
+// and the sweep table. `title` heads the page (model, device, ...); `summary` follows it (how the hint
+// compares with the best configuration).
+void write_sweep_html(const std::string& path, const std::string& title, const std::string& summary,
+                      const std::vector<BenchReport>& grid, const BenchReport& hint, int best);
 
 }  // namespace sluice::tool

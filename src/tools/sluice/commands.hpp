@@ -30,24 +30,32 @@ struct RunOptions {
 };
 int run_run_command(const RunOptions& options);
 
-// `sluice bench [-m MODEL] ...`: inference speed, in the manner of OpenVINO's benchmark_app. Today one
-// request run synchronously (one inference at a time); the options for async requests, streams and sweeps
-// come later and fit in here.
+// `sluice bench [-m MODEL] ...`: inference speed, in the manner of OpenVINO's benchmark_app: -nireq
+// requests kept busy asynchronously (or, with -api sync, one application thread per request calling
+// infer()), once per -hint; --sweep measures a grid of NUM_STREAMS x requests (x batch) against the hint.
 struct BenchOptions {
   std::string model_path;           // empty: the built-in default model
   std::string device;               // empty: CPU if available, else REF
   int64_t niter = 0;                // 0: not given
-  double time_s = 0;                // 0: not given (neither -niter nor -t: 10 s)
+  double time_s = 0;                // 0: not given (neither -niter nor -t: 10 s; 3 s per run in --sweep)
   int64_t batch = 0;                // 0: not given; else every input's dimension 0 is set to it
   std::vector<std::string> shapes;  // "name[1,3,224,224]", "[1,3,224,224]" (every input), ','-joined
   int64_t nthreads = -1;            // -1: not given; else INFERENCE_NUM_THREADS
+  std::string nstreams;             // empty: not given; else NUM_STREAMS: "AUTO" or a count >= 1
+  int64_t nireq = 0;                // 0: not given (async: OPTIMAL_NUMBER_OF_INFER_REQUESTS; sync: 1)
   std::string infer_precision;      // empty: not given; else INFERENCE_PRECISION_HINT (f32, bf16)
-  std::string hint;                 // empty or "none": not given; latency|throughput|cumulative_throughput
-  std::string api = "sync";         // sync; async is not yet supported
-  bool profile = false;             // -pc: ENABLE_PROFILING and the profile table of the last inference
-  std::string json_path;            // empty: no JSON report
+  // Empty: not given (throughput for -api async, latency for sync, as benchmark_app); else a ','-joined
+  // list of latency|throughput|cumulative_throughput|none (none: PERFORMANCE_HINT not set), one run each.
+  std::string hint;
+  std::string api = "async";            // async (start_async + callbacks) or sync (infer() per thread)
+  bool profile = false;                 // -pc: ENABLE_PROFILING and the profile table of the last inference
+  std::string json_path;                // empty: no JSON report
   std::vector<std::string> properties;  // "KEY=VALUE": further compile properties
   uint64_t seed = 0;                    // of the random input data
+  bool sweep = false;                   // --sweep: the NUM_STREAMS x nireq (x batch) grid and the hint
+  std::string sweep_batch;              // empty: the model's batch; else ','-joined batch sizes
+  std::string sweep_streams;            // empty: 1, 2, 4, ... up to the cores, and 2x cores
+  std::string sweep_html = "sluice-sweep.html";  // the sweep's HTML report
 };
 int run_bench_command(const BenchOptions& options);
 

@@ -3,8 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,8 +48,9 @@ void add_run_options(CLI::App& app, RunOptions& options) {
 // benchmark_app spells its long options with one dash (-niter 100); CLI11 wants two for names longer than
 // one letter, so in `sluice bench ...` these are rewritten to --niter etc. before parsing (both spellings
 // work). Only the names below, and only after `bench` as the subcommand, so nothing else is touched.
-constexpr std::array<std::string_view, 10> bench_long_options = {
-    "niter", "shape", "nthreads", "infer_precision", "hint", "api", "pc", "json", "seed", "time"};
+constexpr std::array<std::string_view, 12> bench_long_options = {
+    "niter", "shape", "nthreads", "nstreams", "nireq", "infer_precision",
+    "hint",  "api",   "pc",       "json",     "seed",  "time"};
 
 std::vector<std::string> with_bench_long_options(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
@@ -62,21 +65,25 @@ std::vector<std::string> with_bench_long_options(int argc, char** argv) {
   return args;
 }
 
-// A number of at least `minimum`, with a plain message (CLI11's ranges print their huge upper bounds).
-CLI::Validator at_least(double minimum) {
-  std::string bound = std::to_string(static_cast<int64_t>(minimum));
+// The whole text as an integer, or nothing.
+std::optional<long long> parse_integer(const std::string& text) {
+  size_t used = 0;
+  try {
+    const long long value = std::stoll(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// An integer of at least `minimum`, with a plain message (CLI11's ranges print their huge upper bounds,
+// and its conversion error does not say what was expected).
+CLI::Validator at_least(int64_t minimum) {
+  std::string bound = std::to_string(minimum);
   return CLI::Validator(
       [minimum, bound](std::string& text) -> std::string {
-        size_t used = 0;
-        double value = 0;
-        try {
-          value = std::stod(text, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used != text.size() || text.empty() || !(value >= minimum)) {
-          return "expected a number >= " + bound + ", got '" + text + "'";
-        }
+        const auto value = parse_integer(text);
+        if (!value || *value < minimum) return "expected an integer >= " + bound + ", got '" + text + "'";
         return {};
       },
       ">=" + bound);
@@ -111,13 +118,37 @@ void add_bench_options(CLI::App& app, BenchOptions& options) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->type_name("SHAPES");
   app.add_option("--nthreads", options.nthreads, "INFERENCE_NUM_THREADS")->type_name("N")->check(at_least(0));
+  // A transform, not a check: it also writes AUTO in capitals, as the property spells it.
+  app.add_option("--nstreams", options.nstreams, "NUM_STREAMS: a count >= 1, or AUTO (the device chooses)")
+      ->type_name("N|AUTO")
+      ->transform(CLI::Validator(
+          [](std::string& text) -> std::string {
+            std::string upper = text;
+            for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            if (upper == "AUTO") {
+              text = upper;
+              return {};
+            }
+            const auto value = parse_integer(text);
+            if (!value || *value < 1) return "expected a count >= 1 or AUTO, got '" + text + "'";
+            return {};
+          },
+          ""));
+  app.add_option("--nireq", options.nireq,
+                 "infer requests in flight (async) or application threads (sync); 0 or absent: the compiled "
+                 "model's OPTIMAL_NUMBER_OF_INFER_REQUESTS for async, 1 for sync")
+      ->type_name("N")
+      ->check(at_least(0));
   app.add_option("--infer_precision", options.infer_precision, "INFERENCE_PRECISION_HINT: f32 or bf16")
       ->check(CLI::IsMember({"f32", "bf16"}));
   app.add_option("--hint", options.hint,
-                 "PERFORMANCE_HINT: latency, throughput, cumulative_throughput, or none (not set)")
-      ->check(CLI::IsMember({"latency", "throughput", "cumulative_throughput", "none"}, CLI::ignore_case));
+                 "PERFORMANCE_HINT: latency, throughput, cumulative_throughput, or none (not set); several "
+                 "separated by ',' run once each and are compared (default: throughput for -api async, "
+                 "latency for sync)")
+      ->type_name("HINT[,HINT...]");
   app.add_option("--api", options.api,
-                 "sync (one request, one inference at a time); async: not yet supported")
+                 "async (default: -nireq requests, each restarted from its callback) or sync (-nireq "
+                 "threads, each calling infer() in a loop)")
       ->check(CLI::IsMember({"sync", "async"}));
   app.add_flag("--pc", options.profile,
                "compile with ENABLE_PROFILING and print the per-node times of the last inference");
@@ -125,6 +156,18 @@ void add_bench_options(CLI::App& app, BenchOptions& options) {
   app.add_option("-p,--property", options.properties, "KEY=VALUE: a further compile property")
       ->type_name("KEY=VALUE");
   app.add_option("--seed", options.seed, "seed of the random input data")->default_val(0);
+  app.add_flag("--sweep", options.sweep,
+               "measure NUM_STREAMS 1, 2, 4, ... up to the cores and 2x the cores, each with 1, 2 and 4 "
+               "requests per stream, for -t seconds each (default 3), and the -hint's configuration; print "
+               "a table and write an HTML chart (--sweep-html)");
+  app.add_option("--sweep-batch", options.sweep_batch, "--sweep: also sweep these batch sizes, e.g. 1,4")
+      ->type_name("B[,B...]");
+  app.add_option("--sweep-streams", options.sweep_streams,
+                 "--sweep: these NUM_STREAMS values instead, e.g. 1,2")
+      ->type_name("S[,S...]");
+  app.add_option("--sweep-html", options.sweep_html, "--sweep: the HTML report to write")
+      ->type_name("FILE")
+      ->default_val("sluice-sweep.html");
 }
 
 void add_conformance_options(CLI::App& app, ConformanceOptions& options) {
