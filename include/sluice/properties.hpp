@@ -100,8 +100,9 @@ inline constexpr Property<std::vector<std::string>, Access::read_only> execution
 inline constexpr Property<std::string, Access::read_only> model_name{"NETWORK_NAME"};
 inline constexpr Property<std::vector<std::string>, Access::read_only> device_capabilities{
     "OPTIMIZATION_CAPABILITIES"};
-// Memory of a compiled model: bytes of weights as the device holds them (packed), and bytes of one
-// request's working memory (the largest arena of its execution plans so far).
+// Memory of a compiled model: bytes of weights as the device holds them (packed, once for all streams),
+// and bytes of one stream's working memory (the largest arena of its execution plans so far; each stream
+// has its own, whatever the number of requests).
 inline constexpr Property<int64_t, Access::read_only> weights_bytes{"WEIGHTS_BYTES"};
 inline constexpr Property<int64_t, Access::read_only> arena_bytes{"ARENA_BYTES"};
 // Graph passes to switch off at compile time, by name (comma-separated when given as a string).

@@ -145,8 +145,11 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
       if (static_inputs) shapes.push_back(port.shape.to_shape());
     }
     if (static_inputs) {
+      // oneDNN sizes its primitives' work for the team they are made on: a stream's.
+      const int application_threads = omp_get_max_threads();
       apply_thread_config({streams.threads_per_stream, {}});
       executor_.plan_for(shapes);
+      omp_set_num_threads(application_threads);
     }
     streams_executor_ = std::make_shared<dev::StreamsExecutor>(
         streams.streams, [this](int s) { apply_thread_config(streams_[static_cast<size_t>(s)]->threads); });
