@@ -43,6 +43,7 @@ void AsyncInferRequest::start(bool notify) {
     SLUICE_CHECK(state_ == State::idle || state_ == State::callback, notify ? "start_async" : "infer",
                  ": the request is busy with an inference (wait() for it, or use another request)");
     state_ = State::queued;
+    idle_.store(false, std::memory_order_relaxed);
     ++generation_;
     notify_ = notify;
     error_ = nullptr;
@@ -102,6 +103,7 @@ void AsyncInferRequest::finish(uint64_t generation, std::exception_ptr error) {
   std::lock_guard lock(mutex_);
   if (generation_ != generation) return;  // the callback started the next inference, which owns self_ now
   state_ = State::idle;
+  idle_.store(true, std::memory_order_release);
   callback_thread_ = {};
   self_.reset();
   idle_cv_.notify_all();
@@ -112,7 +114,15 @@ void AsyncInferRequest::rethrow_errors() const {
   if (callback_error_) std::rethrow_exception(callback_error_);
 }
 
+void AsyncInferRequest::spin_until_idle() const {
+  const auto until = std::chrono::steady_clock::now() + spin_before_blocking;
+  while (!idle_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+}
+
 void AsyncInferRequest::wait() {
+  spin_until_idle();
   std::unique_lock lock(mutex_);
   SLUICE_CHECK(!(state_ == State::callback && callback_thread_ == std::this_thread::get_id()),
                "wait() was called from the request's own callback, which would wait for itself");
@@ -121,6 +131,7 @@ void AsyncInferRequest::wait() {
 }
 
 bool AsyncInferRequest::wait_for(std::chrono::milliseconds timeout) {
+  if (timeout.count() > 0) spin_until_idle();
   std::unique_lock lock(mutex_);
   SLUICE_CHECK(!(state_ == State::callback && callback_thread_ == std::this_thread::get_id()),
                "wait_for() was called from the request's own callback, which would wait for itself");

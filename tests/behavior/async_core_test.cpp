@@ -86,6 +86,27 @@ TEST(StreamsExecutor, OneStreamRunsFifoAndCancelRemovesOnlyQueuedTasks) {
   EXPECT_EQ(order, (std::vector<int>{0, 1, 3, 4}));
 }
 
+TEST(StreamsExecutor, RunAndWaitRunsOnAStreamAndRethrows) {
+  StreamsExecutor executor(2);
+  int ran_on = -1;
+  executor.run_and_wait([&](int stream) {
+    EXPECT_EQ(executor.current_stream(), stream);
+    ran_on = stream;
+  });
+  EXPECT_GE(ran_on, 0);
+  EXPECT_THROW(executor.run_and_wait([](int) { throw Error("planning failed"); }), Error);
+  // From a stream's own thread it would wait for itself when the other streams are busy: refused.
+  std::exception_ptr nested;
+  executor.run_and_wait([&](int) {
+    try {
+      executor.run_and_wait([](int) {});
+    } catch (...) {
+      nested = std::current_exception();
+    }
+  });
+  EXPECT_THROW(std::rethrow_exception(nested), Error);
+}
+
 TEST(StreamsExecutor, DestructorDrainsTheQueue) {
   std::atomic<int> ran{0};
   std::vector<std::unique_ptr<RecordingTask>> tasks;

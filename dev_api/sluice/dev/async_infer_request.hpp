@@ -3,6 +3,8 @@
 // lifetime) once for every such device; infer() is start + wait without the callback.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -52,6 +54,10 @@ class AsyncInferRequest final : public IInferRequest,
   // Throws unless the request may be used by the application now (idle, or inside its callback).
   void check_not_busy(const char* what) const;
   void rethrow_errors() const;  // with mutex_ held
+  // Polls idle_ for a short while before wait() blocks: a small model's inference often ends within it,
+  // and a thread that blocked costs a wake-up of tens of microseconds on an idle (virtual) CPU.
+  void spin_until_idle() const;
+  static constexpr auto spin_before_blocking = std::chrono::microseconds(50);
 
   std::shared_ptr<InferRequestBase> request_;
   std::shared_ptr<StreamsExecutor> executor_;
@@ -59,6 +65,7 @@ class AsyncInferRequest final : public IInferRequest,
   mutable std::mutex mutex_;
   std::condition_variable idle_cv_;  // signalled when state_ becomes idle
   State state_ = State::idle;
+  std::atomic<bool> idle_{true};     // state_ == idle, readable without the lock (for spinning only)
   uint64_t generation_ = 0;          // incremented by each start
   bool notify_ = false;              // whether the current inference calls the callback
   std::thread::id callback_thread_;  // the thread running the callback (state_ == callback)

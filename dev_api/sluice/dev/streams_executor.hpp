@@ -42,6 +42,11 @@ class StreamsExecutor {
   // Removes a task that no stream has taken yet; false when it is not queued (running, done, or never
   // submitted).
   bool cancel(StreamTask& task);
+  // Runs `fn(stream)` on whichever stream takes it first and waits for it; rethrows what it throws. For
+  // work that must happen on a stream's own thread (and its thread team), such as a device's planning at
+  // compile time. Must not be called from a stream thread of this executor (it would wait for itself
+  // when every other stream is busy).
+  void run_and_wait(const std::function<void(int stream)>& fn);
   // The index of the stream whose thread calls this, or -1 on any other thread.
   int current_stream() const;
 

@@ -135,24 +135,21 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
       streams_.back()->threads = {streams.stream_threads[static_cast<size_t>(s)],
                                   streams.stream_cpus[static_cast<size_t>(s)]};
     }
+    streams_executor_ = std::make_shared<dev::StreamsExecutor>(
+        streams.streams, [this](int s) { apply_thread_config(streams_[static_cast<size_t>(s)]->threads); });
     // A model whose inputs all have static shapes is planned now (weights packed, memory planned), so that
-    // the first inference is fast and WEIGHTS_BYTES / ARENA_BYTES are known at once. On this thread,
-    // unpinned: the application's thread is not ours to pin.
+    // the first inference is fast and WEIGHTS_BYTES / ARENA_BYTES are known at once. On a stream's thread:
+    // oneDNN sizes its primitives' work for the thread team they are made on, and an OpenMP team on the
+    // application's thread would stay (libgomp counts its idle threads, and once a process has more
+    // OpenMP threads than cores, every team's threads sleep between parallel regions instead of spinning,
+    // which costs a wake-up per region).
     std::vector<Shape> shapes;
     bool static_inputs = true;
     for (const auto& port : inputs_) {
       static_inputs = static_inputs && port.shape.is_static();
       if (static_inputs) shapes.push_back(port.shape.to_shape());
     }
-    if (static_inputs) {
-      // oneDNN sizes its primitives' work for the team they are made on: a stream's.
-      const int application_threads = omp_get_max_threads();
-      apply_thread_config({streams.threads_per_stream, {}});
-      executor_.plan_for(shapes);
-      omp_set_num_threads(application_threads);
-    }
-    streams_executor_ = std::make_shared<dev::StreamsExecutor>(
-        streams.streams, [this](int s) { apply_thread_config(streams_[static_cast<size_t>(s)]->threads); });
+    if (static_inputs) streams_executor_->run_and_wait([&](int) { executor_.plan_for(shapes); });
   }
 
   const std::vector<PortInfo>& inputs() const override { return inputs_; }
