@@ -85,9 +85,10 @@ class InferRequest {
   // on success, or with the inference's error. It runs on a runtime thread, with the request idle (see
   // above). An exception it throws is caught and rethrown by wait(). An empty function clears it.
   void set_callback(std::function<void(std::exception_ptr error)> callback);
-  // Cancels the started inference if it has not begun running: it then ends with sluice::InferCancelled,
-  // which reaches the callback and wait(). An inference already running finishes normally. Does nothing
-  // when the request is idle.
+  // Cancels the started inference: it ends with sluice::InferCancelled, which reaches the callback and
+  // wait(). One still queued is removed at once; one already running stops before its next node (REF
+  // and CPU check between nodes; one in its last node completes normally). Does nothing when the request
+  // is idle or in its callback.
   void cancel();
 
   // Per-node times of the last inference (empty unless compiled with ENABLE_PROFILING).

@@ -48,6 +48,7 @@ void AsyncInferRequest::start(bool notify) {
     notify_ = notify;
     error_ = nullptr;
     callback_error_ = nullptr;
+    request_->reset_cancel();
     if (!self_) self_ = shared_from_this();  // still set when a callback starts the next inference
   }
   executor_->submit(*this);
@@ -144,8 +145,12 @@ void AsyncInferRequest::cancel() {
   uint64_t generation = 0;
   {
     std::lock_guard lock(mutex_);
-    if (state_ != State::queued) return;
-    if (!executor_->cancel(*this)) return;  // a stream took it meanwhile: it runs to the end
+    if (state_ != State::queued && state_ != State::running) return;
+    if (state_ == State::running || !executor_->cancel(*this)) {
+      // A stream has it (or is taking it): the device stops at its next step.
+      request_->request_cancel();
+      return;
+    }
     generation = generation_;
   }
   finish(generation,

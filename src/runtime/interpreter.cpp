@@ -90,7 +90,8 @@ class Frame : public graph::KernelEnv {
     for (const auto& [slot, name] : plan.outer_slots) slots_[slot] = parent_lookup(name);
   }
 
-  std::vector<Tensor> execute(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile) {
+  std::vector<Tensor> execute(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile,
+                              const std::atomic<bool>* cancel = nullptr) {
     const Graph& g = *plan_.graph;
     SLUICE_CHECK(inputs.size() == plan_.input_slots.size(), "graph '", g.name, "' takes ",
                  plan_.input_slots.size(), " inputs, got ", inputs.size());
@@ -99,6 +100,9 @@ class Frame : public graph::KernelEnv {
     std::vector<Tensor> args;
     for (size_t n = 0; n < nodes.size(); ++n) {
       const Node& node = *nodes[n];
+      if (cancel && cancel->load(std::memory_order_relaxed)) {
+        throw InferCancelled("the inference was cancelled while it ran, before " + node.describe());
+      }
       args.clear();
       for (const Value* in : node.inputs) args.push_back(in ? slots_[plan_.slot_of.at(in)] : Tensor());
       const auto start = std::chrono::steady_clock::now();
@@ -181,10 +185,10 @@ Interpreter::Interpreter(std::shared_ptr<const Graph> graph) : graph_(std::move(
 
 Interpreter::~Interpreter() = default;
 
-std::vector<Tensor> Interpreter::run(const std::vector<Tensor>& inputs,
-                                     std::vector<ProfilingInfo>* profile) const {
+std::vector<Tensor> Interpreter::run(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile,
+                                     const std::atomic<bool>* cancel) const {
   Frame frame(*this, *plans_.at(graph_.get()), nullptr);
-  return frame.execute(inputs, profile);
+  return frame.execute(inputs, profile, cancel);
 }
 
 std::vector<Tensor> Interpreter::run_subgraph(const Graph& body, const std::vector<Tensor>& inputs,

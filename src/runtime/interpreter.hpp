@@ -1,6 +1,7 @@
 // Runs a graph node by node with the reference kernels, on one thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,9 +24,9 @@ class Interpreter {
 
   // Runs the graph on inputs given in graph-input order; returns the outputs in graph-output order.
   // With `profile`, appends one record per executed top-level node. Throws sluice::Error naming the node
-  // that failed.
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs,
-                          std::vector<ProfilingInfo>* profile = nullptr) const;
+  // that failed, or sluice::InferCancelled when `cancel` is set before a top-level node.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, std::vector<ProfilingInfo>* profile = nullptr,
+                          const std::atomic<bool>* cancel = nullptr) const;
 
   // Runs one subgraph of the graph (an If branch, a Loop or Scan body, at any depth) on its inputs, for
   // an executor that runs the main graph itself: `outer` returns the value of an enclosing graph's value

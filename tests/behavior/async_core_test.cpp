@@ -152,6 +152,7 @@ class FakeRequest : public InferRequestBase {
            int stream) override {
     entered = true;
     if (gate) gate->pass();
+    if (cancel_flag()->load()) throw InferCancelled("fake device: cancelled while running");
     ++runs;
     last_stream = stream;
     const float x = inputs[0].data<float>()[0];
@@ -286,14 +287,32 @@ TEST(AsyncInferRequest, CancelEndsOnlyQueuedInferences) {
   ASSERT_TRUE(got);
   EXPECT_THROW(std::rethrow_exception(got), InferCancelled);
   EXPECT_EQ(fake->runs, 0);
-  first.cancel();  // already running: no effect
   gate.open();
   first.wait();
   EXPECT_EQ(first.get_output_tensor().data<float>()[0], 2);
+  first.cancel();   // idle: no effect
   second.cancel();  // idle: no effect
   second.start_async();
   second.wait();
   EXPECT_EQ(fake->runs, 1);
+}
+
+TEST(AsyncInferRequest, CancelReachesARunningInference) {
+  auto executor = std::make_shared<StreamsExecutor>(1);
+  Gate gate;
+  auto fake = std::make_shared<FakeRequest>();
+  fake->gate = &gate;
+  InferRequest request(std::make_shared<AsyncInferRequest>(fake, executor));
+  request.set_input_tensor(Tensor::from<float>({1}, {1}));
+  request.start_async();
+  ASSERT_TRUE(eventually([&] { return fake->entered.load(); }));
+  request.cancel();  // running: the device sees the flag at its next step (here: after the gate)
+  gate.open();
+  EXPECT_THROW(request.wait(), InferCancelled);
+  // The flag is reset by the next start.
+  request.start_async();
+  request.wait();
+  EXPECT_EQ(request.get_output_tensor().data<float>()[0], 2);
 }
 
 TEST(AsyncInferRequest, WorkInFlightKeepsRequestAndExecutorAlive) {

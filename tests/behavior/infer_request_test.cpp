@@ -316,7 +316,7 @@ TEST_P(InferRequestBehavior, ExceptionFromTheCallbackIsRethrownByWait) {
 
 // ---------------------------------------------------------------------------------------------- cancel
 
-TEST_P(InferRequestBehavior, CancelStopsQueuedInferencesOnly) {
+TEST_P(InferRequestBehavior, CancelStopsQueuedInferences) {
   constexpr int request_count = 8, cancelled_count = 4;
   const Model model = slow_model(64, 4);
   CompiledModel compiled = compile(model, single_stream_properties(device()));

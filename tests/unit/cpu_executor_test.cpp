@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "devices/cpu/executor.hpp"
@@ -70,6 +71,20 @@ TEST(CpuExecutor, ArenaReusesBuffersAndComputesTheChain) {
   // Eleven intermediate values of 4 KiB each: the plan keeps at most a few alive at once.
   EXPECT_LE(executor.arena_bytes(), 3 * size * sizeof(float));
   EXPECT_GT(executor.arena_bytes(), 0u);
+}
+
+TEST(CpuExecutor, CancelFlagStopsTheRunBetweenSteps) {
+  Executor executor(chain_graph(4, 16), CpuConfig{});
+  Executor::Request request;
+  Tensor x(ElementType::f32, {16});
+  std::vector<Tensor> storage, out;
+  std::atomic<bool> cancel{true};
+  EXPECT_THROW(executor.run(request, {x}, {Tensor()}, storage, out, ThreadConfig{1, {}}, nullptr, &cancel),
+               InferCancelled);
+  cancel = false;  // the same request state runs normally afterwards
+  executor.run(request, {x}, {Tensor()}, storage, out, ThreadConfig{1, {}}, nullptr, &cancel);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape(), Shape({32}));
 }
 
 TEST(CpuExecutor, RequestsArePinnedToTheirCores) {

@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "graph/op_registry.hpp"
 #include "graph/passes.hpp"
 #include "runtime/interpreter.hpp"
@@ -88,6 +90,17 @@ TEST(Interpreter, RunsAndProfiles) {
   EXPECT_EQ(out[1].shape(), (Shape{2, 3}));
   EXPECT_EQ(profile.size(), 6u);
   EXPECT_EQ(profile[0].exec_type, "ref");
+}
+
+TEST(Interpreter, CancelFlagStopsTheRunBetweenNodes) {
+  auto g = make_test_graph();
+  g->resolve_operators();
+  runtime::Interpreter interp(g);
+  const Tensor x = Tensor::from<float>({2, 3}, {1, 2, 3, -4, 5, -6});
+  std::atomic<bool> cancel{true};
+  EXPECT_THROW(interp.run({x}, nullptr, &cancel), InferCancelled);
+  cancel = false;
+  EXPECT_EQ(interp.run({x}, nullptr, &cancel).size(), 2u);
 }
 
 class RefApi : public ::testing::Test {

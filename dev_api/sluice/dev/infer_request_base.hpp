@@ -2,6 +2,7 @@
 // a device only implements run(). AsyncInferRequest wraps one to give the public, asynchronous request.
 #pragma once
 
+#include <atomic>
 #include <vector>
 
 #include "sluice/dev/plugin.hpp"
@@ -26,8 +27,14 @@ class InferRequestBase {
   // that stream's). Throws what run() throws.
   void infer(int stream);
   virtual std::vector<ProfilingInfo> get_profiling_info() const { return {}; }
+  // Asks a running inference to stop: run() should check cancel_flag() between its steps and throw
+  // sluice::InferCancelled when set. Any thread may call it; reset before each inference starts.
+  void request_cancel() { cancel_.store(true, std::memory_order_relaxed); }
+  void reset_cancel() { cancel_.store(false, std::memory_order_relaxed); }
 
  protected:
+  const std::atomic<bool>* cancel_flag() const { return &cancel_; }
+
   // Computes the outputs (in port order) from the inputs (in port order, validated) into `outputs`
   // (sized to the ports, holding the previous results). A non-empty `preset[i]` is a tensor the user
   // bound to output i: the device may write into it directly and put it in outputs[i], or put another
@@ -47,6 +54,7 @@ class InferRequestBase {
   mutable std::vector<Tensor> output_tensors_;  // results of the last inference, or bound by the user
   std::vector<Tensor> preset_;   // per output: the tensor the user set for it (results go into it), or empty
   std::vector<Tensor> results_;  // run()'s outputs, kept so that inferences reuse the storage
+  std::atomic<bool> cancel_{false};  // set by request_cancel (any thread), read by run()
 };
 
 }  // namespace sluice::dev

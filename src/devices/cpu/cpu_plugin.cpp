@@ -189,7 +189,7 @@ void CpuInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<T
   profile_.clear();
   CpuStream& s = compiled_->stream(stream);
   compiled_->executor().run(s.state, inputs, preset, storage_, outputs, s.threads,
-                            compiled_->profiling() ? &profile_ : nullptr);
+                            compiled_->profiling() ? &profile_ : nullptr, cancel_flag());
 }
 
 // Thread-safe (PluginBase guards the properties).

@@ -738,7 +738,7 @@ bool same_shapes(const Plan& plan, const std::vector<Tensor>& inputs) {
 
 void Executor::run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
                    std::vector<Tensor>& storage, std::vector<Tensor>& outputs, const ThreadConfig& threads,
-                   std::vector<ProfilingInfo>* profile) const {
+                   std::vector<ProfilingInfo>* profile, const std::atomic<bool>* cancel) const {
   apply_thread_config(threads);
   if (!request.last_ || !same_shapes(*request.last_->plan, inputs)) {
     std::vector<Shape> shapes;
@@ -782,6 +782,10 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
   SubgraphEnv env(*plan, b.slots);
   for (size_t n = 0; n < plan->steps.size(); ++n) {
     const Step& step = plan->steps[n];
+    if (cancel && cancel->load(std::memory_order_relaxed)) {
+      throw InferCancelled("the inference was cancelled while it ran, before " +
+                           (step.node ? step.node->describe() : "step '" + step.name + "'"));
+    }
     auto& in = b.step_in[n];
     auto& out = b.step_out[n];
     // Copy-assigning a handle into one of the same rank reuses its storage: no allocation.

@@ -16,6 +16,7 @@
 // thread at a time.
 #pragma once
 
+#include <atomic>
 #include <list>
 #include <map>
 #include <memory>
@@ -70,11 +71,12 @@ class Executor {
   // caller's own output tensors (one per graph output, reused when their type and shape fit, replaced
   // otherwise): results that are not preset go there, so that they outlive the next run on `request`.
   // `outputs` (one per graph output) receives the results: preset or storage tensors, or tensors that
-  // reference kernels allocated. Throws sluice::Error naming the node that failed. Allocates nothing once
-  // `request` and `storage` have run with these input shapes (the plan's reference kernels aside).
+  // reference kernels allocated. Throws sluice::Error naming the node that failed, or
+  // sluice::InferCancelled when `cancel` is set before a step. Allocates nothing once `request` and
+  // `storage` have run with these input shapes (the plan's reference kernels aside).
   void run(Request& request, const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
            std::vector<Tensor>& storage, std::vector<Tensor>& outputs, const ThreadConfig& threads,
-           std::vector<ProfilingInfo>* profile) const;
+           std::vector<ProfilingInfo>* profile, const std::atomic<bool>* cancel = nullptr) const;
 
   // The plan for these input shapes, made and cached on first use (on the calling thread's team).
   std::shared_ptr<const Plan> plan_for(const std::vector<Shape>& input_shapes) const;

@@ -97,7 +97,7 @@ RefInferRequest::RefInferRequest(std::shared_ptr<const RefCompiledModel> compile
 void RefInferRequest::run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset,
                           std::vector<Tensor>& outputs, int /*stream: REF keeps no per-stream state*/) {
   profile_.clear();
-  outputs = compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr);
+  outputs = compiled_->interpreter().run(inputs, compiled_->profiling() ? &profile_ : nullptr, cancel_flag());
 }
 
 // Thread-safe (PluginBase guards the properties).
