@@ -26,7 +26,8 @@ class InferRequestBase {
   // Runs one inference on stream `stream` (0 <= stream < the executor's streams; the calling thread is
   // that stream's). Throws what run() throws.
   void infer(int stream);
-  virtual std::vector<ProfilingInfo> get_profiling_info() const { return {}; }
+  // The per-node times of the last inference, as run() recorded them in profile_.
+  virtual std::vector<ProfilingInfo> get_profiling_info() const { return profile_; }
   // Asks a running inference to stop: run() should check cancel_flag() between its steps and throw
   // sluice::InferCancelled when set. Any thread may call it; reset before each inference starts.
   void request_cancel() { cancel_.store(true, std::memory_order_relaxed); }
@@ -34,6 +35,9 @@ class InferRequestBase {
 
  protected:
   const std::atomic<bool>* cancel_flag() const { return &cancel_; }
+
+  // Filled by run() when the compiled model profiles (ENABLE_PROFILING); run() clears it first.
+  std::vector<ProfilingInfo> profile_;
 
   // Computes the outputs (in port order) from the inputs (in port order, validated) into `outputs`
   // (sized to the ports, holding the previous results). A non-empty `preset[i]` is a tensor the user

@@ -98,7 +98,6 @@ class CpuCompiledModel;
 class CpuInferRequest : public dev::InferRequestBase {
  public:
   explicit CpuInferRequest(std::shared_ptr<const CpuCompiledModel> compiled);
-  std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
 
  private:
   void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset, std::vector<Tensor>& outputs,
@@ -106,7 +105,6 @@ class CpuInferRequest : public dev::InferRequestBase {
 
   std::shared_ptr<const CpuCompiledModel> compiled_;
   std::vector<Tensor> storage_;  // this request's output tensors, reused by every inference
-  std::vector<ProfilingInfo> profile_;
 };
 
 // One stream's execution state. Touched only by that stream's thread (one inference at a time).

@@ -43,14 +43,12 @@ class RefCompiledModel;
 class RefInferRequest : public dev::InferRequestBase {
  public:
   explicit RefInferRequest(std::shared_ptr<const RefCompiledModel> compiled);
-  std::vector<ProfilingInfo> get_profiling_info() const override { return profile_; }
 
  private:
   void run(const std::vector<Tensor>& inputs, const std::vector<Tensor>& preset, std::vector<Tensor>& outputs,
            int stream) override;
 
   std::shared_ptr<const RefCompiledModel> compiled_;
-  std::vector<ProfilingInfo> profile_;
 };
 
 // Immutable after construction (the interpreter is stateless between runs): safe to use from many
