@@ -36,7 +36,7 @@ void AsyncInferRequest::set_callback(std::function<void(std::exception_ptr)> cal
   callback_ = std::move(fn);
 }
 
-void AsyncInferRequest::start(bool notify) {
+void AsyncInferRequest::start(bool notify, bool submit) {
   request_->check_inputs();  // the user's thread owns the request while it is idle
   {
     std::lock_guard lock(mutex_);
@@ -51,13 +51,17 @@ void AsyncInferRequest::start(bool notify) {
     request_->reset_cancel();
     if (!self_) self_ = shared_from_this();  // still set when a callback starts the next inference
   }
-  executor_->submit(*this);
+  if (submit) executor_->submit(*this);
 }
 
-void AsyncInferRequest::start_async() { start(true); }
+void AsyncInferRequest::start_async() { start(true, true); }
 
 void AsyncInferRequest::infer() {
-  start(false);
+  // Called on one of this model's own stream threads (from a callback), the inference runs right here:
+  // queued, it could wait forever for a stream while every stream sits in a callback waiting for it.
+  const int stream = executor_->current_stream();
+  start(false, stream < 0);
+  if (stream >= 0) run_on_stream(stream);
   wait();
 }
 

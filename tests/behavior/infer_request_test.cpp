@@ -255,6 +255,29 @@ TEST_P(InferRequestBehavior, BusyRequestRejectsUse) {
   EXPECT_EQ(check_affine(in, r.get_output_tensor()), "");
 }
 
+// infer() from a callback, on another request of the same single-stream model and on the callback's own
+// request: the only stream is busy with the callback, so queuing would wait forever; it runs in place.
+TEST_P(InferRequestBehavior, SyncInferFromACallbackOnASingleStreamModel) {
+  CompiledModel compiled = compile(affine_model(), single_stream_properties(device()));
+  InferRequest r = compiled.create_infer_request();
+  InferRequest other = compiled.create_infer_request();
+  const Tensor in = unique_input(7), other_in = unique_input(8);
+  other.set_input_tensor(other_in);
+  std::string other_result, own_result;  // written by the callback, read after wait()
+  r.set_callback([&](const std::exception_ptr&) {
+    other.infer();
+    other_result = check_affine(other_in, other.get_output_tensor());
+    r.infer();
+    own_result = check_affine(in, r.get_output_tensor());
+  });
+  r.set_input_tensor(in);
+  r.start_async();
+  ASSERT_TRUE(r.wait_for(60s)) << "infer() from the callback deadlocked";
+  EXPECT_EQ(other_result, "");
+  EXPECT_EQ(own_result, "");
+  r.set_callback({});
+}
+
 TEST_P(InferRequestBehavior, WaitFromTheOwnCallbackThrows) {
   InferRequest r = compile(affine_model()).create_infer_request();
   InferRequest* self = &r;

@@ -46,8 +46,9 @@ class AsyncInferRequest final : public IInferRequest,
   };
 
   void run_on_stream(int stream) noexcept override;
-  // Starts an inference (the callback is called at its end when `notify`).
-  void start(bool notify);
+  // Starts an inference (the callback is called at its end when `notify`), queued on the executor when
+  // `submit` (else the caller runs it).
+  void start(bool notify, bool submit);
   // Ends the inference of generation `generation` with `error`: calls the callback, then makes the
   // request idle unless the callback started the next one.
   void finish(uint64_t generation, std::exception_ptr error);
