@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cmath>
 #include <dnnl.hpp>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -417,6 +418,154 @@ TEST(CpuDevice, BlockedLayoutsFlowThroughUnfusedElementwise) {
     if (p.node_type == "Sigmoid" || p.node_type == "Add" || p.node_type == "Mul" || p.node_type == "Concat") {
       EXPECT_EQ(p.exec_type.rfind("sluice:", 0), std::string::npos) << p.node_name << " ran " << p.exec_type;
     }
+  }
+}
+
+// A product or convolution without a bias, then an activation, fuses into a node with no bias input; it
+// must run on oneDNN (it ran on the reference kernel, ~8x slower, while the same with a bias did not).
+// So must one whose bias is computed rather than constant (read as it arrives).
+TEST(CpuDevice, FusedNodesWithoutConstantBiasRunOnOneDnn) {
+  std::mt19937 rng(41);
+  struct Case {
+    std::string name;
+    Shape x;
+    std::function<graph::Value*(Builder&, graph::Value*)> build;
+    std::string fused;             // the fused node's type in the profile
+    std::vector<Shape> more = {};  // the shapes of the inputs `build` adds after x
+  };
+  const std::vector<Case> cases = {
+      {"MatMul + Relu",
+       {16, 64},
+       [&](Builder& b, graph::Value* x) {
+         return b.node("Relu", {b.node("MatMul", {x, b.constant(random_f32({64, 32}, rng))})});
+       },
+       "FusedMatMul"},
+      {"Gemm transB + Sigmoid",
+       {16, 64},
+       [&](Builder& b, graph::Value* x) {
+         return b.node("Sigmoid", {b.node("Gemm", {x, b.constant(random_f32({32, 64}, rng))},
+                                          {{"transB", int64_t{1}}})});
+       },
+       "FusedMatMul"},
+      {"MatMul + Tanh + Clip",
+       {2, 8, 64},
+       [&](Builder& b, graph::Value* x) {
+         graph::Value* t = b.node("Tanh", {b.node("MatMul", {x, b.constant(random_f32({64, 32}, rng))})});
+         return b.node("Clip", {t, b.constant(Tensor::scalar(-0.5f)), b.constant(Tensor::scalar(0.5f))});
+       },
+       "FusedMatMul"},
+      {"Conv + Relu",
+       {1, 8, 12, 12},
+       [&](Builder& b, graph::Value* x) {
+         return b.node("Relu", {b.node("Conv", {x, b.constant(random_f32({16, 8, 3, 3}, rng, -0.3f, 0.3f))},
+                                       {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})});
+       },
+       "FusedConv"},
+      {"Gemm + computed C + Relu",
+       {16, 64},
+       [&](Builder& b, graph::Value* x) {
+         graph::Value* c = b.node("Sigmoid", {b.input("c", PartialShape({32}))});
+         return b.node("Relu", {b.node("Gemm", {x, b.constant(random_f32({32, 64}, rng)), c},
+                                       {{"transB", int64_t{1}}})});
+       },
+       "FusedMatMul",
+       {{32}}},
+      {"Conv + computed bias",
+       {1, 8, 12, 12},
+       [&](Builder& b, graph::Value* x) {
+         graph::Value* bias = b.node("Sigmoid", {b.input("bias", PartialShape({16}))});
+         return b.node("Relu",
+                       {b.node("Conv", {x, b.constant(random_f32({16, 8, 3, 3}, rng, -0.3f, 0.3f)), bias},
+                               {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})});
+       },
+       "FusedConv",
+       {{16}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Builder b;
+    graph::Value* x = b.input("x", PartialShape(c.x));
+    Model model = b.finish({c.build(b, x)});
+    std::vector<Tensor> inputs{random_f32(c.x, rng)};
+    for (const Shape& shape : c.more) inputs.push_back(random_f32(shape, rng));
+    const auto profile = expect_cpu_matches_ref(model, inputs, 1e-5);
+    int fused = 0;
+    for (const ProfilingInfo& p : profile) {
+      if (p.node_type != c.fused) continue;
+      ++fused;
+      EXPECT_NE(p.exec_type, "ref") << p.node_name;
+      EXPECT_EQ(p.exec_type.rfind("sluice:", 0), std::string::npos) << p.node_name << " ran " << p.exec_type;
+    }
+    EXPECT_EQ(fused, 1) << "expected one " << c.fused << " in the profile";
+  }
+}
+
+// oneDNN 2.6 computes a post-op chain with two eltwise steps of one algorithm but different parameters
+// wrongly (it uses the first one's for both): such chains must still match REF. Gemm's alpha merges into
+// a HardSigmoid's linear step and stays on oneDNN; the others go to the reference kernel.
+TEST(CpuDevice, ActivationChainsWithARepeatedAlgorithmMatchReference) {
+  std::mt19937 rng(43);
+  auto conv = [&](Builder& b, graph::Value* x) {
+    return b.node(
+        "Conv",
+        {x, b.constant(random_f32({16, 8, 3, 3}, rng, -0.3f, 0.3f)), b.constant(random_f32({16}, rng))},
+        {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  };
+  auto clip = [&](Builder& b, graph::Value* x, float lo, float hi) {
+    return b.node("Clip", {x, b.constant(Tensor::scalar(lo)), b.constant(Tensor::scalar(hi))});
+  };
+  struct Case {
+    std::string name;
+    Shape x;
+    std::function<graph::Value*(Builder&, graph::Value*)> build;
+    bool on_onednn;  // whether the fused node must run on oneDNN
+  };
+  const std::vector<Case> cases = {
+      {"Conv + LeakyRelu + Relu",
+       {1, 8, 10, 10},
+       [&](Builder& b, graph::Value* x) {
+         return b.node("Relu", {b.node("LeakyRelu", {conv(b, x)}, {{"alpha", 0.1f}})});
+       },
+       false},
+      {"Conv + Clip + Clip",
+       {1, 8, 10, 10},
+       [&](Builder& b, graph::Value* x) { return clip(b, clip(b, conv(b, x), -1.f, 1.f), 0.f, 0.5f); },
+       false},
+      {"Conv + Clip + Clip, same bounds",
+       {1, 8, 10, 10},
+       [&](Builder& b, graph::Value* x) { return clip(b, clip(b, conv(b, x), 0.f, 0.5f), 0.f, 0.5f); },
+       true},
+      {"Gemm alpha + HardSigmoid",
+       {16, 64},
+       [&](Builder& b, graph::Value* x) {
+         graph::Value* y =
+             b.node("Gemm", {x, b.constant(random_f32({64, 32}, rng)), b.constant(random_f32({32}, rng))},
+                    {{"alpha", 0.25f}});
+         return b.node("HardSigmoid", {y}, {{"alpha", 0.5f}, {"beta", 0.25f}});
+       },
+       true},
+      {"MatMul / 4 + Relu + HardSigmoid",
+       {16, 64},
+       [&](Builder& b, graph::Value* x) {
+         graph::Value* y = b.node("Div", {b.node("MatMul", {x, b.constant(random_f32({64, 32}, rng))}),
+                                          b.constant(Tensor::scalar(4.f))});
+         return b.node("HardSigmoid", {b.node("Relu", {y})});
+       },
+       false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Builder b;
+    graph::Value* x = b.input("x", PartialShape(c.x));
+    Model model = b.finish({c.build(b, x)});
+    const auto profile = expect_cpu_matches_ref(model, {random_f32(c.x, rng, -2, 2)}, 1e-5);
+    int fused = 0;
+    for (const ProfilingInfo& p : profile) {
+      if (p.node_type != "FusedConv" && p.node_type != "FusedMatMul") continue;
+      ++fused;
+      EXPECT_EQ(p.exec_type != "ref", c.on_onednn) << p.node_name << " ran " << p.exec_type;
+    }
+    EXPECT_EQ(fused, 1);
   }
 }
 

@@ -1,8 +1,10 @@
 // oneDNN kernels: convolutions (Conv, com.sluice FusedConv), pooling, and matrix products (MatMul, Gemm,
 // com.sluice FusedMatMul), with fused post-operations, blocked layouts chosen by oneDNN
 // (format_tag::any) and weights packed once into the compiled model's WeightCache.
+#include <bit>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "devices/cpu/kernel.hpp"
 #include "ops/nn_common.hpp"
@@ -89,17 +91,52 @@ struct BinaryArg {
   memory::desc md;
 };
 
-// Builds the post-op chain of a fused node. `extras_begin` is the index of the first extra input;
-// `out` the result's descriptor (its shape). A binary Add of a tensor shaped like the result, when it
-// comes first, becomes oneDNN's sum (the tensor is placed in the destination before the primitive runs);
-// `sum_input` then names it. Returns false when oneDNN cannot express the chain.
-bool build_post_ops(PlanContext& ctx, size_t extras_begin, const Shape& out_shape, bool allow_sum,
+// Whether two eltwise post-ops in `po` share an algorithm but not its parameters. oneDNN 2.6's jit
+// post-op injector keeps one eltwise injector per algorithm, made with the parameters of its first
+// post-op: a later one of the same algorithm computes with those (LeakyRelu then Relu, two Clips with
+// other bounds, a scale then HardSigmoid's linear step, ...) and the result is wrong. Such a chain is
+// left to the reference kernel. (Fixed in later oneDNN, where the injectors are keyed by post-op index.)
+bool has_conflicting_eltwise(const dnnl::post_ops& po) {
+  std::vector<std::tuple<dnnl::algorithm, float, float>> seen;
+  for (int i = 0; i < po.len(); ++i) {
+    if (po.kind(i) != dnnl::primitive::kind::eltwise) continue;
+    float scale = 1.f, alpha = 0.f, beta = 0.f;
+    dnnl::algorithm alg;
+    po.get_params_eltwise(i, scale, alg, alpha, beta);
+    for (const auto& [a, al, be] : seen) {
+      if (a == alg && (al != alpha || be != beta)) return true;
+    }
+    seen.emplace_back(alg, alpha, beta);
+  }
+  return false;
+}
+
+// Builds the post-op chain of a node: a scale of the result first when `scale` != 1 (Gemm's and
+// FusedMatMul's alpha), then a fused node's post-ops. `extras_begin` is the index of the first extra
+// input; `out_shape` the result's shape. A binary Add of a tensor shaped like the result, when it comes
+// first (and there is no scale), becomes oneDNN's sum (the tensor is placed in the destination before the
+// primitive runs); `sum_input` then names it. Returns false when oneDNN cannot express the chain (or
+// would compute it wrongly, see has_conflicting_eltwise).
+bool build_post_ops(PlanContext& ctx, size_t extras_begin, const Shape& out_shape, float scale,
                     dnnl::post_ops& po, std::vector<BinaryArg>& binaries, int& sum_input) {
   sum_input = -1;
-  if (ctx.node.domain != "com.sluice") return true;
-  const std::vector<PostOp> post = ops::post_ops_of(ctx.node);
+  const std::vector<PostOp> post =
+      ctx.node.domain == "com.sluice" ? ops::post_ops_of(ctx.node) : std::vector<PostOp>{};
+  size_t i = 0;
+  if (scale != 1.f) {
+    if (!post.empty() && post[0].kind == PostOpKind::HardSigmoid) {
+      // HardSigmoid(scale x) = clip(alpha scale x + beta, 0, 1): one linear step, not two (which this
+      // oneDNN would compute wrongly).
+      PostOp merged = post[0];
+      merged.alpha *= scale;
+      append_eltwise(po, merged);
+      i = 1;
+    } else {
+      po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, scale, 0.f);
+    }
+  }
   size_t next = extras_begin;
-  for (size_t i = 0; i < post.size(); ++i) {
+  for (; i < post.size(); ++i) {
     const PostOp& op = post[i];
     if (!op.binary()) {
       if (!append_eltwise(po, op)) return false;
@@ -108,7 +145,7 @@ bool build_post_ops(PlanContext& ctx, size_t extras_begin, const Shape& out_shap
     if (next >= ctx.inputs.size() || !ctx.inputs[next].present()) return false;
     const ValueInfo& other = ctx.inputs[next];
     if (other.type != ElementType::f32) return false;
-    if (i == 0 && allow_sum && op.kind == PostOpKind::Add && other.shape == out_shape) {
+    if (po.len() == 0 && op.kind == PostOpKind::Add && other.shape == out_shape) {
       po.append_sum(1.f);
       sum_input = static_cast<int>(next);
     } else {
@@ -123,7 +160,11 @@ bool build_post_ops(PlanContext& ctx, size_t extras_begin, const Shape& out_shap
     }
     ++next;
   }
-  return next == ctx.inputs.size() || ctx.node.domain != "com.sluice";
+  if (has_conflicting_eltwise(po)) return false;
+  // Every extra input must have been consumed. A fused node without a bias and without extras has no
+  // bias slot (FusedMatMul(A, B) + Relu has 2 inputs, not 3): `next` then stays at `extras_begin`, past
+  // the inputs, which is complete too (requiring equality sent every such node to the reference kernel).
+  return next >= ctx.inputs.size();
 }
 
 // Whether any present input or output has no elements (oneDNN's primitives are not made for those: the
@@ -177,8 +218,9 @@ memory::desc layout_of(const ValueInfo& v) { return v.blocked() ? v.md : plain_m
 class WeightedKernel final : public Kernel {
  public:
   // `pd` is the primitive; `src_user` the source as it arrives (reordered into the primitive's layout
-  // when they differ); `weights` the packed weights, or empty to read input 1 at run time; `sum_input`
-  // the input oneDNN's sum post-op adds (-1: none).
+  // when they differ); `weights` the packed weights, or empty to read input 1 at run time; `bias` the
+  // bias values, or empty to read input 2 (plain f32) at run time when the primitive has a bias;
+  // `sum_input` the input oneDNN's sum post-op adds (-1: none).
   WeightedKernel(PlanContext& ctx, const dnnl::primitive_desc& pd, const memory::desc& src_user,
                  Tensor weights, Tensor bias, std::vector<BinaryArg> binaries, int sum_input)
       : engine_(ctx.engine),
@@ -194,6 +236,7 @@ class WeightedKernel final : public Kernel {
         sum_input_(sum_input),
         binaries_(std::move(binaries)),
         impl_(impl_of(pd)) {
+    runtime_bias_ = !bias_ && !bias_md_.is_zero();
     if (src_user != src_md_) {
       src_user_md_ = src_user;
       src_reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, src_user, engine_, src_md_));
@@ -218,7 +261,8 @@ class WeightedKernel final : public Kernel {
     auto s = std::make_unique<PrimitiveState>();
     s->args[DNNL_ARG_SRC] = memory(src_md_, engine_, nullptr);
     s->args[DNNL_ARG_WEIGHTS] = memory(weights_md_, engine_, weights_ ? weights_.data() : nullptr);
-    if (bias_) s->args[DNNL_ARG_BIAS] = memory(bias_md_, engine_, bias_.data());
+    if (bias_ || runtime_bias_)
+      s->args[DNNL_ARG_BIAS] = memory(bias_md_, engine_, bias_ ? bias_.data() : nullptr);
     s->args[DNNL_ARG_DST] = memory(dst_md_, engine_, nullptr);
     s->args[DNNL_ARG_SCRATCHPAD] = memory(scratchpad_md_, engine_, nullptr);
     for (const BinaryArg& b : binaries_) {
@@ -244,6 +288,7 @@ class WeightedKernel final : public Kernel {
       src.set_data_handle(ctx.inputs[0].data());
     }
     if (!weights_) s.args[DNNL_ARG_WEIGHTS].set_data_handle(ctx.inputs[1].data());
+    if (runtime_bias_) s.args[DNNL_ARG_BIAS].set_data_handle(ctx.inputs[2].data());
     s.args[DNNL_ARG_DST].set_data_handle(ctx.outputs[0].data());
     if (sum_input_ >= 0 && ctx.inputs[sum_input_].data() != ctx.outputs[0].data()) {
       // The operand of the sum goes into the destination first; the primitive adds onto it.
@@ -267,6 +312,7 @@ class WeightedKernel final : public Kernel {
   memory::desc src_md_, weights_md_, bias_md_, dst_md_, scratchpad_md_;
   Tensor weights_;  // packed; empty: input 1 as it arrives
   Tensor bias_;
+  bool runtime_bias_ = false;  // the bias is input 2 as it arrives (a computed one), not bias_
   dnnl::reorder src_reorder_;  // source layout -> the primitive's, when they differ
   memory::desc src_user_md_;
   size_t src_reorder_bytes_ = 0;
@@ -289,10 +335,14 @@ std::unique_ptr<Kernel> make_conv(PlanContext& ctx) {
   const ValueInfo& x = ctx.inputs[0];
   const ValueInfo& w = ctx.inputs[1];
   const bool has_bias = ctx.inputs.size() > 2 && ctx.inputs[2].present();
-  if (has_bias && !ctx.inputs[2].constant) return nullptr;
   if (x.type != ElementType::f32 || w.type != ElementType::f32) return nullptr;
   const size_t rank = x.shape.size();
   if (rank < 3 || rank > 5 || w.shape.size() != rank) return nullptr;
+  // A computed bias is read as it arrives (plain f32 [M]).
+  if (has_bias && (ctx.inputs[2].type != ElementType::f32 || ctx.inputs[2].blocked() ||
+                   ctx.inputs[2].shape != Shape{w.shape[0]})) {
+    return nullptr;
+  }
   const Shape& y_shape = ctx.outputs[0].shape;
 
   const int64_t group = node.attr_int("group", 1);
@@ -325,7 +375,7 @@ std::unique_ptr<Kernel> make_conv(PlanContext& ctx) {
   dnnl::post_ops po;
   std::vector<BinaryArg> binaries;
   int sum_input = -1;
-  if (!build_post_ops(ctx, 3, y_shape, true, po, binaries, sum_input)) return nullptr;
+  if (!build_post_ops(ctx, 3, y_shape, 1.f, po, binaries, sum_input)) return nullptr;
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -335,7 +385,7 @@ std::unique_ptr<Kernel> make_conv(PlanContext& ctx) {
                                              dst_any, strides, dilations, pad_l, pad_r);
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx.engine);
   Tensor weights = packed_weights(ctx, "W", *w.constant, w_plain, pd.weights_desc());
-  Tensor bias = has_bias ? *ctx.inputs[2].constant : Tensor();
+  Tensor bias = has_bias && ctx.inputs[2].constant ? *ctx.inputs[2].constant : Tensor();
   ctx.outputs[0].md = as_layout(pd.dst_desc(), ElementType::f32, y_shape);
   return std::make_unique<WeightedKernel>(ctx, pd, layout_of(x), std::move(weights), std::move(bias),
                                           std::move(binaries), sum_input);
@@ -490,18 +540,24 @@ std::unique_ptr<Kernel> make_matmul(PlanContext& ctx) {
   if (a.shape.size() < 2 || b.shape.size() < 2) return nullptr;
   const bool trans_a = gemm && node.attr_int("transA", 0) != 0;
   const bool trans_b = (gemm || fused) && node.attr_int("transB", 0) != 0;
-  float alpha = (gemm || fused) ? node.attr_float("alpha", 1.f) : 1.f;
+  const float alpha = (gemm || fused) ? node.attr_float("alpha", 1.f) : 1.f;
   const float beta = gemm ? node.attr_float("beta", 1.f) : 1.f;
   if (alpha == 0.f) return nullptr;
   const Shape& y_shape = ctx.outputs[0].shape;
   const size_t rank = y_shape.size();
 
-  // Bias: Gemm's C (1-D or [1, N]) or FusedMatMul's Bias ([N]).
+  // Bias: Gemm's C (1-D or [1, N]) or FusedMatMul's Bias ([N]). A Gemm's C of any other shape is
+  // left to the reference kernel.
   const ValueInfo* bias = ctx.inputs.size() > 2 && ctx.inputs[2].present() ? &ctx.inputs[2] : nullptr;
   const int64_t n = y_shape.back();
+  // The primitive computes linear_alpha(A B + bias') (alpha as a post-op, see below): the bias is
+  // scaled by beta / alpha beforehand.
+  const float bias_scale = beta / alpha;
   if (bias) {
-    if (!bias->constant || bias->type != ElementType::f32 || shape_size(bias->shape) != n) return nullptr;
+    if (bias->type != ElementType::f32 || bias->blocked() || shape_size(bias->shape) != n) return nullptr;
     if (bias->shape.size() > 2 || (bias->shape.size() == 2 && bias->shape[0] != 1)) return nullptr;
+    // A computed bias is read as it arrives, so it cannot be scaled beforehand.
+    if (!bias->constant && bias_scale != 1.f) return nullptr;
   }
 
   const bool fold_rows = b.constant && b.shape.size() == 2 && !trans_a;
@@ -526,9 +582,6 @@ std::unique_ptr<Kernel> make_matmul(PlanContext& ctx) {
   const size_t r = y_dims.size();
   dnnl::post_ops po;
   std::vector<BinaryArg> binaries;
-  // alpha scales the product before the bias: alpha * (A B + bias / alpha), as a linear post-op.
-  if (alpha != 1.f) po.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, alpha, 0.f);
-  if (gemm && ctx.inputs.size() > 2 && ctx.inputs[2].present() && beta != 1.f) return nullptr;
   // Post-ops see the result with the folded shape when rows are folded: extras must then be full-size
   // or broadcast along rows only.
   Shape post_shape(y_dims.begin(), y_dims.end());
@@ -554,9 +607,8 @@ std::unique_ptr<Kernel> make_matmul(PlanContext& ctx) {
     }
   }
   int sum_input = -1;
-  // sum needs the destination to hold the operand before the product; with alpha != 1 the linear
-  // post-op comes first, so sum is not used then.
-  if (!build_post_ops(ctx, 3, post_shape, alpha == 1.f, po, binaries, sum_input)) return nullptr;
+  // alpha scales the product and the bias: alpha * (A B + bias * beta / alpha), as a first post-op.
+  if (!build_post_ops(ctx, 3, post_shape, alpha, po, binaries, sum_input)) return nullptr;
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -579,15 +631,17 @@ std::unique_ptr<Kernel> make_matmul(PlanContext& ctx) {
                                                pd.weights_desc())
                               : Tensor();
   Tensor bias_values;
-  if (bias && alpha != 1.f) {
+  if (bias && bias->constant && bias_scale != 1.f) {
     const Tensor& c = *bias->constant;
-    bias_values = ctx.weights.get(
-        std::to_string(reinterpret_cast<uintptr_t>(c.data())) + "/bias/" + std::to_string(alpha), [&] {
-          Tensor scaled(ElementType::f32, {n});
-          for (int64_t i = 0; i < n; ++i) scaled.data<float>()[i] = c.data<float>()[i] / alpha;
-          return scaled;
-        });
-  } else if (bias) {
+    bias_values = ctx.weights.get(std::to_string(reinterpret_cast<uintptr_t>(c.data())) + "/bias/" +
+                                      std::to_string(std::bit_cast<uint32_t>(bias_scale)),
+                                  [&] {
+                                    Tensor scaled(ElementType::f32, {n});
+                                    for (int64_t i = 0; i < n; ++i)
+                                      scaled.data<float>()[i] = c.data<float>()[i] * bias_scale;
+                                    return scaled;
+                                  });
+  } else if (bias && bias->constant) {
     bias_values = *bias->constant;
   }
   return std::make_unique<WeightedKernel>(ctx, pd, matrix_md(a_dims, dt::f32, trans_a), std::move(weights),
