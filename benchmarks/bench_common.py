@@ -1,13 +1,14 @@
 """What the benchmark scripts of this folder share (single_request.py, throughput.py, overhead.py,
-sweep.py): their common command-line options, making the test models, running one benchmark process and
-reading its JSON report, medians that skip failed runs, number formatting and the machine / date / commit
-lines above each report.
+sweep.py, batching.py): their common command-line options, making the test models, running one benchmark
+process and reading its JSON report, medians that skip failed runs, number formatting and the machine /
+date / commit lines above each report.
 
 Standard library only. The scripts import it as `bench_common`: Python puts a script's own folder first on
 sys.path, so this works from whichever folder a script is started.
 """
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -20,6 +21,9 @@ import tempfile
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO / "benchmarks"
 DEFAULT_MODELS = ["resnet50", "mobilenet_v2", "bert_base"]
+# Models the benchmarks make with a script of their own (no torch answers: nothing checks their outputs):
+# name -> the script, run as `/usr/bin/python3 SCRIPT MODELS_DIR/<name>/model.onnx`.
+BENCH_MODELS = {"mlp": BENCHMARKS / "make_mlp_model.py"}
 
 
 def log(message):
@@ -34,7 +38,9 @@ def new_parser(doc, *, models, rounds_default, rounds_help, time_default, time_h
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     if models:
         parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                            help="comma-separated names of models/make_test_models.py (default: %(default)s)")
+                            help="comma-separated names of models/make_test_models.py, or "
+                                 f"{', '.join(BENCH_MODELS)} (benchmarks/make_*_model.py) "
+                                 "(default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=rounds_default, help=rounds_help)
     parser.add_argument("--time", type=float, default=time_default, help=time_help)
     return parser
@@ -89,12 +95,35 @@ def check_tools(name, args, node=False):
 
 
 def make_models(name, args):
-    """Makes args.models in args.models_dir where missing (models/make_test_models.py); exits on failure."""
+    """Makes args.models in args.models_dir where missing or made by an older script (BENCH_MODELS by their
+    script, the others by models/make_test_models.py); exits on failure."""
+    for model in args.models:
+        if model in BENCH_MODELS:
+            make_bench_model(name, BENCH_MODELS[model], args.models_dir / model)
+    test_models = [model for model in args.models if model not in BENCH_MODELS]
+    if not test_models:
+        return  # make_test_models.py without names would make all of them
     command = ["/usr/bin/python3", str(REPO / "models" / "make_test_models.py"), str(args.models_dir),
-               *args.models]
+               *test_models]
     log("$ " + " ".join(command))
     if subprocess.run(command, stdout=sys.stderr).returncode != 0:
         sys.exit(f"{name}: making the models failed (see above)")
+
+
+def make_bench_model(name, script, model_dir):
+    """Runs `script` into model_dir/model.onnx unless model_dir/stamp holds the script's hash (as
+    make_test_models.py does: a changed script makes the model again); the stamp is written last."""
+    stamp_file = model_dir / "stamp"
+    stamp = hashlib.sha256(script.read_bytes()).hexdigest()
+    made = (model_dir / "model.onnx").is_file() and stamp_file.is_file()
+    if made and stamp_file.read_text().strip() == stamp:
+        return
+    stamp_file.unlink(missing_ok=True)
+    command = ["/usr/bin/python3", str(script), str(model_dir / "model.onnx")]
+    log("$ " + " ".join(command))
+    if subprocess.run(command, stdout=sys.stderr).returncode != 0:
+        sys.exit(f"{name}: making {model_dir.name} failed (see above)")
+    stamp_file.write_text(stamp + "\n")
 
 
 # ---- Running the benchmarks ----

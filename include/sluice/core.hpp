@@ -41,13 +41,19 @@ class Core {
   // allowed when empty).
   Model read_model(std::span<const uint8_t> bytes, const std::string& base_dir = {}) const;
 
-  // Compiles a model for a device ("REF", "CPU", later "BATCH:CPU(8)", "MULTI:CPU,REF", "AUTO").
+  // Compiles a model for a device ("REF", "CPU", "BATCH:CPU(8)", later "MULTI:CPU,REF", "AUTO").
   // Properties override the device's current ones for this compiled model. Throws sluice::Error for an
   // unknown device, an unknown property or bad value, or a model the device cannot run.
   CompiledModel compile_model(const Model& model, const std::string& device,
                               const AnyMap& properties = {}) const;
   CompiledModel compile_model(const std::string& model_path, const std::string& device,
                               const AnyMap& properties = {}) const;
+
+  // OPTIMAL_BATCH_SIZE of a device for a model: the batch automatic batching would gather for it there
+  // (1 when batching does not pay). A compile_model with the THROUGHPUT hint batches the model through the
+  // BATCH device when this is above 1, unless ALLOW_AUTO_BATCHING is false.
+  int64_t optimal_batch_size(const Model& model, const std::string& device,
+                             const AnyMap& properties = {}) const;
 
   // Device names that can be used with compile_model.
   std::vector<std::string> available_devices() const;

@@ -105,6 +105,19 @@ inline constexpr Property<std::vector<std::string>, Access::read_only> device_ca
 // has its own, whatever the number of requests).
 inline constexpr Property<int64_t, Access::read_only> weights_bytes{"WEIGHTS_BYTES"};
 inline constexpr Property<int64_t, Access::read_only> arena_bytes{"ARENA_BYTES"};
+// Automatic batching (the BATCH device, docs/batching.md). ALLOW_AUTO_BATCHING (default YES): a
+// THROUGHPUT compile on a device whose OPTIMAL_BATCH_SIZE for the model is above 1 goes through BATCH.
+// AUTO_BATCH_TIMEOUT: milliseconds a partial batch waits for more requests before they run unbatched.
+// OPTIMAL_BATCH_SIZE: on a device's compiled model, the batch batching this model would best use; on a
+// BATCH compiled model, its batch. LAYOUT: where the batch dimension is, per port: "name:NCHW" entries (or
+// one bare layout for every port), 'N' marking the batch; without it, dimension 0.
+inline constexpr Property<bool> allow_auto_batching{"ALLOW_AUTO_BATCHING"};
+inline constexpr Property<int64_t> auto_batch_timeout{"AUTO_BATCH_TIMEOUT"};
+inline constexpr Property<std::vector<std::string>> layout{"LAYOUT"};
+inline constexpr Property<int64_t, Access::read_only> optimal_batch_size{"OPTIMAL_BATCH_SIZE"};
+// BATCH counters: batches that ran full, and requests that waited out the timeout and ran unbatched.
+inline constexpr Property<int64_t, Access::read_only> auto_batch_full_batches{"AUTO_BATCH_FULL_BATCHES"};
+inline constexpr Property<int64_t, Access::read_only> auto_batch_timed_out{"AUTO_BATCH_TIMED_OUT"};
 // Graph passes to switch off at compile time, by name (comma-separated when given as a string).
 inline constexpr Property<std::vector<std::string>> disabled_passes{"DISABLED_PASSES"};
 

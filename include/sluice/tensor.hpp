@@ -62,6 +62,9 @@ class Tensor {
   Tensor clone() const;
   // A handle to the same memory with another shape of the same element count.
   Tensor reshaped(Shape shape) const;
+  // A view of rows [begin, end) of dimension 0 (rows are contiguous), sharing this tensor's memory and
+  // keeping it alive when owned. Throws for a scalar or a range outside [0, shape[0]].
+  Tensor slice(int64_t begin, int64_t end) const;
 
  private:
   ElementType type_ = ElementType::undefined;

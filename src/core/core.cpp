@@ -1,9 +1,12 @@
 #include "sluice/core.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <mutex>
 
+#include "devices/batch/batch_layout.hpp"
+#include "devices/batch/batch_plugin.hpp"
 #include "devices/cpu/cpu_plugin.hpp"
 #include "devices/ref/ref_plugin.hpp"
 #include "frontend/onnx_reader.hpp"
@@ -31,6 +34,7 @@ struct Core::Impl {
 Core::Core() : impl_(std::make_unique<Impl>()) {
   register_plugin(cpu::make_cpu_plugin());
   register_plugin(ref::make_ref_plugin());
+  register_plugin(batch::make_batch_plugin());
 }
 
 Core::~Core() = default;
@@ -55,6 +59,58 @@ Model Core::read_model(std::span<const uint8_t> bytes, const std::string& base_d
   return model_from_graph(frontend::read_onnx_model(bytes, base_dir, "<bytes>"), "<bytes>");
 }
 
+namespace {
+
+// A property as this compile sees it: given to the call, else the device's default; empty when the device
+// does not have it.
+Any effective_property(const dev::IPlugin& plugin, const AnyMap& properties, const std::string& name) {
+  auto it = properties.find(name);
+  if (it != properties.end()) return normalize_property(*find_property_info(name), it->second);
+  try {
+    return plugin.get_property(name);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
+bool supports(const dev::IPlugin& plugin, const std::string& name) {
+  try {
+    const auto names = plugin.get_property("SUPPORTED_PROPERTIES").as<std::vector<std::string>>();
+    return std::find(names.begin(), names.end(), name) != names.end();
+  } catch (const Error&) {
+    return false;
+  }
+}
+
+// The batch of implicit automatic batching for this compile: above 1 when the device (a plain one) is
+// asked for THROUGHPUT, allows it, reports an OPTIMAL_BATCH_SIZE above 1 for the model (capped by
+// PERFORMANCE_HINT_NUM_REQUESTS), and the model has a usable batch dimension; else 0 (not batched).
+int64_t implicit_batch(const dev::IPlugin& plugin, const Model& model, const std::string& device,
+                       const AnyMap& properties) {
+  if (device != plugin.device_name() || plugin.device_name() == "BATCH") return 0;
+  const Any hint = effective_property(plugin, properties, "PERFORMANCE_HINT");
+  const Any allow = effective_property(plugin, properties, "ALLOW_AUTO_BATCHING");
+  if (hint.empty() || hint.as<PerformanceMode>() != PerformanceMode::THROUGHPUT) return 0;
+  if (allow.empty() || !allow.as<bool>()) return 0;
+  int64_t batch = plugin.optimal_batch_size(model, properties);
+  const Any cap = effective_property(plugin, properties, "PERFORMANCE_HINT_NUM_REQUESTS");
+  if (!cap.empty() && cap.as<int64_t>() > 0) batch = std::min(batch, cap.as<int64_t>());
+  if (batch <= 1) return 0;
+  try {
+    auto it = properties.find("LAYOUT");
+    const auto layout =
+        it == properties.end()
+            ? std::vector<std::string>{}
+            : normalize_property(*find_property_info("LAYOUT"), it->second).as<std::vector<std::string>>();
+    batch::find_batch_layout(model, layout, batch);
+  } catch (const Error&) {
+    return 0;  // implicit batching quietly runs a model it cannot batch unbatched
+  }
+  return batch;
+}
+
+}  // namespace
+
 CompiledModel Core::compile_model(const Model& model, const std::string& device,
                                   const AnyMap& properties) const {
   SLUICE_CHECK(!model.empty(), "compile_model: the model is empty (default-constructed)");
@@ -67,7 +123,22 @@ CompiledModel Core::compile_model(const Model& model, const std::string& device,
     for (const auto& line : unsupported) message += "\n  " + line;
     throw Error(message);
   }
+  if (const int64_t batch = implicit_batch(*plugin, model, device, properties); batch > 1) {
+    return compile_model(model, "BATCH:" + device + "(" + std::to_string(batch) + ")", properties);
+  }
+  // ALLOW_AUTO_BATCHING is the core's: a device that does not know it does not get it.
+  if (properties.count("ALLOW_AUTO_BATCHING") && !supports(*plugin, "ALLOW_AUTO_BATCHING")) {
+    AnyMap rest = properties;
+    rest.erase("ALLOW_AUTO_BATCHING");
+    return CompiledModel(plugin->compile_model(model, device, rest));
+  }
   return CompiledModel(plugin->compile_model(model, device, properties));
+}
+
+int64_t Core::optimal_batch_size(const Model& model, const std::string& device,
+                                 const AnyMap& properties) const {
+  SLUICE_CHECK(!model.empty(), "optimal_batch_size: the model is empty (default-constructed)");
+  return impl_->plugin_for(device)->optimal_batch_size(model, properties);
 }
 
 CompiledModel Core::compile_model(const std::string& model_path, const std::string& device,

@@ -12,7 +12,7 @@ InferRequestBase::InferRequestBase(std::vector<PortInfo> inputs, std::vector<Por
       preset_(outputs_.size()),
       results_(outputs_.size()) {}
 
-void InferRequestBase::check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const {
+void check_port_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) {
   SLUICE_CHECK(!tensor.empty(), kind, " '", port.name, "': the tensor is empty");
   SLUICE_CHECK(tensor.type() == port.type || port.type == ElementType::undefined, kind, " '", port.name,
                "': tensor of element type ", to_string(tensor.type()), "; expected ", to_string(port.type));
@@ -24,7 +24,7 @@ void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& ten
   const auto& ports = is_input ? inputs_ : outputs_;
   SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
                "; index ", index, " is out of range");
-  check_tensor(ports[index], is_input ? "input" : "output", tensor);
+  check_port_tensor(ports[index], is_input ? "input" : "output", tensor);
   if (is_input) {
     input_tensors_[index] = tensor;
   } else {

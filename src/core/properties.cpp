@@ -154,6 +154,12 @@ const std::vector<PropertyInfo>& property_table() {
       {"OPTIMIZATION_CAPABILITIES", Kind::string_list, true, {}},
       {"WEIGHTS_BYTES", Kind::non_negative_integer, true, {}},
       {"ARENA_BYTES", Kind::non_negative_integer, true, {}},
+      {"ALLOW_AUTO_BATCHING", Kind::boolean, false, {}},
+      {"AUTO_BATCH_TIMEOUT", Kind::non_negative_integer, false, {}},
+      {"LAYOUT", Kind::string_list, false, {}},
+      {"OPTIMAL_BATCH_SIZE", Kind::positive_integer, true, {}},
+      {"AUTO_BATCH_FULL_BATCHES", Kind::non_negative_integer, true, {}},
+      {"AUTO_BATCH_TIMED_OUT", Kind::non_negative_integer, true, {}},
   };
   return table;
 }

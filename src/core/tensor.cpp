@@ -61,4 +61,15 @@ Tensor Tensor::reshaped(Shape shape) const {
   return out;
 }
 
+Tensor Tensor::slice(int64_t begin, int64_t end) const {
+  SLUICE_CHECK(rank() >= 1, "cannot slice a tensor of shape ", to_string(shape_), ": it has no dimension 0");
+  SLUICE_CHECK(0 <= begin && begin <= end && end <= shape_[0], "slice [", begin, ", ", end,
+               ") is outside dimension 0 of a tensor of shape ", to_string(shape_));
+  Tensor out = *this;
+  out.shape_[0] = end - begin;
+  const size_t row_bytes = shape_[0] > 0 ? byte_size() / static_cast<size_t>(shape_[0]) : 0;
+  out.data_ = static_cast<char*>(data_) + static_cast<size_t>(begin) * row_bytes;
+  return out;
+}
+
 }  // namespace sluice

@@ -21,10 +21,18 @@ namespace sluice::behavior {
 
 using namespace std::chrono_literals;
 
-// Every test of the suite runs once per device of this list.
+// Every test of the suite runs once per device of this list. BATCH gathers 4 requests: tests with fewer
+// requests in flight exercise its timeout, the others its full batches.
 inline const std::vector<std::string>& devices() {
-  static const std::vector<std::string> list = {"REF", "CPU"};
+  static const std::vector<std::string> list = {"REF", "CPU", "BATCH:CPU(4)", "BATCH:REF(4)"};
   return list;
+}
+
+// Device-wide properties the suite sets before each test: BATCH's default timeout (1 s) would make every
+// test that runs one request at a time wait for it.
+inline AnyMap suite_device_properties(const std::string& device) {
+  if (device.rfind("BATCH:", 0) == 0) return {{"AUTO_BATCH_TIMEOUT", int64_t{5}}};
+  return {};
 }
 
 // A gtest-safe name for a device ("MULTI:CPU,REF" -> "MULTI_CPU_REF").
@@ -287,6 +295,10 @@ class StreamBlocker {
 // The fixture of every per-device test: the device name and a Core.
 class DeviceTest : public ::testing::TestWithParam<std::string> {
  protected:
+  DeviceTest() {
+    const AnyMap properties = suite_device_properties(device());
+    if (!properties.empty()) core_.set_property(device(), properties);
+  }
   const std::string& device() const { return GetParam(); }
   CompiledModel compile(const Model& model, const AnyMap& properties = {}) {
     return core_.compile_model(model, device(), properties);

@@ -278,6 +278,50 @@ TEST_P(InferRequestBehavior, SyncInferFromACallbackOnASingleStreamModel) {
   r.set_callback({});
 }
 
+TEST_P(InferRequestBehavior, WaitWaitsForACallbackThatCalledInferOnItsOwnRequest) {
+  // wait() "blocks until the request is idle: its inference and callback have finished". A callback that
+  // runs infer() on its own request must still count: here it holds at a gate after infer() returned, and
+  // wait_for(0) must say busy until it returns. (The state machine is dev::AsyncRequestBase, shared by
+  // every device.)
+  CompiledModel compiled = compile(affine_model());
+  InferRequest r = compiled.create_infer_request();
+  InferRequest* self = &r;
+  const Tensor in = unique_input(1);
+  r.set_input_tensor(in);
+  Gate gate;
+  std::atomic<bool> inferred{false}, returned{false}, first{true};
+  Failures failures;
+  r.set_callback([&](const std::exception_ptr& error) {
+    if (error) failures.add(inspect(error).message);
+    if (first.exchange(false)) {
+      try {
+        self->infer();
+      } catch (const std::exception& e) {
+        failures.add(std::string("infer() in its own callback: ") + e.what());
+      }
+      inferred = true;
+      if (!gate.pass()) failures.add("the gate was never opened");
+    }
+    returned = true;
+  });
+  r.start_async();
+  ASSERT_TRUE(eventually([&] { return inferred.load(); }));
+  bool idle_early = false;
+  try {
+    idle_early = r.wait_for(0ms);
+  } catch (const std::exception& e) {
+    failures.add(std::string("wait_for: ") + e.what());
+  }
+  EXPECT_FALSE(idle_early) << "wait() would return while the request's callback is still running";
+  EXPECT_FALSE(returned);
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return returned.load(); }));
+  EXPECT_NO_THROW(r.wait());
+  EXPECT_EQ(check_affine(in, r.get_output_tensor()), "");
+  EXPECT_EQ(failures.count(), 0u) << failures.summary();
+  r.set_callback({});
+}
+
 TEST_P(InferRequestBehavior, WaitFromTheOwnCallbackThrows) {
   InferRequest r = compile(affine_model()).create_infer_request();
   InferRequest* self = &r;

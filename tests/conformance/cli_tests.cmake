@@ -145,7 +145,7 @@ sluice_cli_test(bench_async_streams_json EXPECT success
   \"first_inference_ms\": [0-9.e+-]+,\n.*\n  \"device\": \"CPU\",\n  \"api\": \"async\",\n\
   \"hint\": \"THROUGHPUT\",\n  \"nstreams\": \"2\",\n  \"nireq\": 4,\n  \"requests\": 4,\n  \"batch\": 1,\n.*\n\
   \"properties\": \\{\n.*\n    \"INFERENCE_NUM_THREADS\": \"[1-9][0-9]*\",\n    \"INFERENCE_PRECISION_HINT\": \"f32\",\n\
-.*\n    \"NUM_STREAMS\": \"2\",\n    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"[1-9][0-9]*\",\n.*\n\
+.*\n    \"NUM_STREAMS\": \"2\",\n.*\n    \"OPTIMAL_NUMBER_OF_INFER_REQUESTS\": \"[1-9][0-9]*\",\n.*\n\
     \"PERFORMANCE_HINT\": \"THROUGHPUT\",\n.*\n  \\}\n\\}\n$"
                 CLEAN ${cli_out}/bench_async.json)
 sluice_cli_test(bench_nstreams_auto EXPECT success ARGS bench -d CPU -nstreams auto -nireq 2 -niter 4
@@ -215,3 +215,47 @@ sluice_cli_test(bench_property_twice EXPECT error ARGS bench -d REF -nthreads 1 
 sluice_cli_test(bench_json_unwritable EXPECT error
                 ARGS bench -d REF -niter 1 --json ${cli_data}/add.onnx/bench.json
                 MATCH "add.onnx/bench.json: cannot create the folder")
+
+# The BATCH device (automatic batching), measured through the public API like any device: its batch and
+# AUTO_BATCH_TIMEOUT after compiling, and its counters over the measured inferences, in the text and the
+# JSON. (AUTO_BATCH_TIMEOUT=50: the first, lone warm-up request waits out the timeout, 50 ms rather than
+# the default's second.) The device name is quoted: CMake splits unquoted arguments at parentheses.
+sluice_cli_test(bench_batch_device_json EXPECT success
+                ARGS bench -d "BATCH:CPU(2)" -niter 8 -p AUTO_BATCH_TIMEOUT=50 --json ${cli_out}/bench_batch.json
+                MATCH "\nauto-batching: batch 2 \\(OPTIMAL_BATCH_SIZE\\), AUTO_BATCH_TIMEOUT 50 ms\n.*\
+\nmeasuring: async API, [1-9][0-9]* requests, batch 1, 8 iterations\nCount: +8 iterations\n.*\
+\nAuto-batching \\(measured inferences\\):\n    Batch: +2 \\(OPTIMAL_BATCH_SIZE\\), AUTO_BATCH_TIMEOUT 50 ms\n\
+    Full batches: +[0-9]+ \\(AUTO_BATCH_FULL_BATCHES\\)\n\
+    Timed out: +[0-9]+ requests, run unbatched \\(AUTO_BATCH_TIMED_OUT\\)\n"
+                FILE_MATCH "${cli_out}/bench_batch.json|^\\{\n  \"throughput_fps\": [0-9.e+-]+,\n  \"count\": 8,\n\
+.*\n  \"device\": \"BATCH:CPU\\(2\\)\",\n.*\n  \"batch\": 1,\n  \"auto_batch\": \\{\n    \"batch\": 2,\n\
+    \"timeout_ms\": 50,\n    \"full_batches\": [0-9]+,\n    \"timed_out\": [0-9]+\n  \\},\n  \"seed\": 0,\n"
+                CLEAN ${cli_out}/bench_batch.json)
+# --sweep on a BATCH device: AUTO_BATCH_TIMEOUT x requests (1, 2 and 4 batches, and the device's
+# OPTIMAL_NUMBER_OF_INFER_REQUESTS) under the THROUGHPUT hint, against the default configuration; the
+# table and the HTML page add the timeout and counter columns, the chart's legend reads t= and r=.
+sluice_cli_test(bench_batch_sweep EXPECT success
+                ARGS bench -d "BATCH:CPU(2)" --sweep --sweep-timeouts 1,20 -t 0.1
+                     --sweep-html ${cli_out}/batch_sweep/sweep.html --json ${cli_out}/batch_sweep/sweep.json
+                MATCH "\nsweep: AUTO_BATCH_TIMEOUT 1, 20 ms x requests 2, 4, 8[0-9, ]* \\(batch 2: [^\n]*\
+, then -hint throughput \\(the default configuration: AUTO_BATCH_TIMEOUT [0-9]+ ms, [0-9]+ requests\\); \
+async API, 0.1 s each\nt=1 r=2: [0-9.]+ FPS[^\n]*; AUTO_BATCH_TIMEOUT 1 ms, [0-9]+ full batches, [0-9]+ timed out\\)\n\
+.*\nt=20 r=8: [0-9.]+ FPS.*\nTHROUGHPUT hint: [0-9.]+ FPS[^\n]*\n\n\
+configuration +NUM_STREAMS +threads +requests +batch +FPS +median ms +p90 ms +p99 ms +vs best +timeout ms \
++full batches +timed out\nt=1 r=2 +[0-9]+ +[0-9]+ +2 +1 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x +1 +[0-9]+ +[0-9]+\n\
+.*\nTHROUGHPUT hint +[0-9]+ +[0-9]+ +[0-9]+ +1 [^\n]+ +[0-9]+ +[0-9]+ +[0-9]+\n\
+best configuration: t=(1|20) r=[0-9]+: [0-9.]+ FPS[^\n]*\n\
+THROUGHPUT hint: [0-9.]+ FPS = [0-9.]+x the best configuration \\(t=(1|20) r=[0-9]+: [0-9.]+ FPS\\)\n"
+                FILE_MATCH "${cli_out}/batch_sweep/sweep.html|^<!DOCTYPE html>\n.*<svg .*\
+>configuration \\(t=AUTO_BATCH_TIMEOUT ms r=requests\\)</text>.*</svg>\n<table>\n<tr><th>configuration</th>.*\
+<th>vs best</th><th>timeout ms</th><th>full batches</th><th>timed out</th></tr>\n<tr class=[^\n]*<td>t=1 r=2</td>\
+.*</table>\n</body>\n</html>\n$"
+                CLEAN ${cli_out}/batch_sweep)
+sluice_cli_test(bench_sweep_timeouts_without_sweep EXPECT error ARGS bench -d "BATCH:CPU(2)" --sweep-timeouts 5
+                MATCH "--sweep-timeouts without --sweep: add --sweep, or use -p AUTO_BATCH_TIMEOUT=MS")
+sluice_cli_test(bench_sweep_timeouts_not_batch EXPECT error ARGS bench -d CPU --sweep --sweep-timeouts 5
+                MATCH "--sweep-timeouts on CPU: AUTO_BATCH_TIMEOUT is swept on a BATCH device only")
+sluice_cli_test(bench_sweep_streams_on_batch EXPECT error ARGS bench -d "BATCH:CPU(2)" --sweep --sweep-streams 1
+                MATCH "--sweep-streams on BATCH:CPU\\(2\\): a BATCH device's sweep is AUTO_BATCH_TIMEOUT x requests")
+sluice_cli_test(bench_bad_sweep_timeouts EXPECT error ARGS bench -d "BATCH:CPU(2)" --sweep --sweep-timeouts 5,x
+                MATCH "--sweep-timeouts '5,x': 'x' is not a timeout in ms; expected integers >= 0 separated by ','")

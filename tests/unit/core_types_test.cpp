@@ -64,6 +64,26 @@ TEST(Shape, PartialShapes) {
   EXPECT_EQ(PartialShape(Shape{2, 3}).to_shape(), (Shape{2, 3}));
 }
 
+TEST(Tensor, SliceIsAViewOfRowsThatKeepsTheMemoryAlive) {
+  Tensor part;
+  {
+    Tensor whole = Tensor::from<float>({3, 2}, {1, 2, 3, 4, 5, 6});
+    part = whole.slice(1, 3);
+    EXPECT_EQ(part.shape(), (Shape{2, 2}));
+    EXPECT_EQ(part.data(), whole.data<float>() + 2);
+    part.data<float>()[0] = 30;
+    EXPECT_EQ(whole.data<float>()[2], 30);
+    EXPECT_EQ(whole.slice(3, 3).size(), 0);
+    EXPECT_THROW(whole.slice(2, 4), Error);
+    EXPECT_THROW(whole.slice(-1, 1), Error);
+    EXPECT_THROW(whole.slice(2, 1), Error);
+    EXPECT_THROW(Tensor::scalar(1.f).slice(0, 1), Error);
+  }
+  // The owner is gone; the view still holds the memory.
+  EXPECT_EQ(part.data<float>()[0], 30);
+  EXPECT_EQ(part.data<float>()[3], 6);
+}
+
 TEST(Tensor, OwnsOrWrapsMemory) {
   Tensor owned(ElementType::f32, {2, 3});
   EXPECT_TRUE(owned.owns_memory());

@@ -40,8 +40,10 @@ TEST_P(Streams, HintsResolveToStreamsThreadsAndRequests) {
   EXPECT_EQ(prop(latency, "OPTIMAL_NUMBER_OF_INFER_REQUESTS"), 1);
   EXPECT_EQ(prop(latency, "INFERENCE_NUM_THREADS"), device == "REF" ? 1 : cores);
 
-  CompiledModel throughput =
-      core.compile_model(model, device, {props::performance_hint(PerformanceMode::THROUGHPUT)});
+  // Without automatic batching, which would wrap this small model in BATCH (auto_batching_test.cpp).
+  CompiledModel throughput = core.compile_model(
+      model, device,
+      {props::performance_hint(PerformanceMode::THROUGHPUT), props::allow_auto_batching(false)});
   const int64_t streams = prop(throughput, "NUM_STREAMS");
   EXPECT_GE(streams, 1);
   EXPECT_LE(streams, cores);

@@ -9,6 +9,10 @@
 
 namespace sluice::dev {
 
+// Throws sluice::Error unless `tensor` fits `port` (`kind`: "input" or "output"): not empty, of the port's
+// element type, of a shape the port accepts.
+void check_port_tensor(const PortInfo& port, const char* kind, const Tensor& tensor);
+
 // Contract: not thread-safe. AsyncInferRequest guarantees that one thread at a time uses it: the user's
 // thread while the request is idle, one stream thread while it runs. Tensors the user sets are used in
 // place, never copied or modified (inputs) — outputs set by the user are written.
@@ -50,8 +54,6 @@ class InferRequestBase {
                    std::vector<Tensor>& outputs, int stream) = 0;
 
  private:
-  void check_tensor(const PortInfo& port, const char* kind, const Tensor& tensor) const;
-
   std::vector<PortInfo> inputs_;
   std::vector<PortInfo> outputs_;
   mutable std::vector<Tensor> input_tensors_;   // bound by set_tensor, or allocated by get_tensor

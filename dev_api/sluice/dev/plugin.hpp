@@ -67,6 +67,9 @@ class IPlugin {
   // Operators of the model this device cannot run, as "op_type (node names...)"; empty when it can run
   // the whole model.
   virtual std::vector<std::string> unsupported_operators(const Model& model) const { return {}; }
+  // OPTIMAL_BATCH_SIZE: the batch that automatic batching should gather for this model on this device,
+  // compiled with these properties; 1 when batching does not pay.
+  virtual int64_t optimal_batch_size(const Model& model, const AnyMap& properties) const { return 1; }
 
   // The core that owns this plugin, set when registered; virtual devices compile through it.
   void set_core(const Core* core) { core_ = core; }

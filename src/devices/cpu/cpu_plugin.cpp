@@ -73,6 +73,7 @@ dev::PropertyStore default_properties() {
                                              {"INFERENCE_NUM_THREADS", int64_t{0}},
                                              {"INFERENCE_PRECISION_HINT", ElementType::f32},
                                              {"ENABLE_PROFILING", false},
+                                             {"ALLOW_AUTO_BATCHING", true},
                                              {"DISABLED_PASSES", std::vector<std::string>{}},
                                              {"OPTIMAL_NUMBER_OF_INFER_REQUESTS", int64_t{1}},
                                              {"SUPPORTED_PROPERTIES", Any()},
@@ -199,6 +200,31 @@ class CpuPlugin : public dev::PluginBase {
   std::shared_ptr<dev::ICompiledModel> compile_model(const Model& model, const std::string& device,
                                                      const AnyMap& properties) const override {
     SLUICE_CHECK(device == cpu::device_name, "device '", device, "': CPU takes no options");
+    Prepared p = prepare(model, properties);
+    CpuConfig config;
+    const ElementType hint = p.props.get("INFERENCE_PRECISION_HINT").as<ElementType>();
+    // bf16 only where the CPU computes it natively: emulated bf16 is slower than f32, so the hint
+    // resolves to f32 elsewhere (readable back as INFERENCE_PRECISION_HINT).
+    config.precision = hint == ElementType::bf16 && native_bf16() ? ElementType::bf16 : ElementType::f32;
+    p.props.set_computed("OPTIMAL_BATCH_SIZE", static_cast<int64_t>(batch_estimate(p).batch));
+    return std::make_shared<CpuCompiledModel>(std::move(p.graph), std::move(p.props), config, p.disabled,
+                                              p.streams);
+  }
+
+  int64_t optimal_batch_size(const Model& model, const AnyMap& properties) const override {
+    return batch_estimate(prepare(model, properties)).batch;
+  }
+
+ private:
+  // A model made ready for this device: its optimized graph and the streams it gets.
+  struct Prepared {
+    dev::PropertyStore props;
+    std::set<std::string> disabled;
+    std::shared_ptr<graph::Graph> graph;
+    dev::StreamsConfig streams;
+  };
+
+  Prepared prepare(const Model& model, const AnyMap& properties) const {
     dev::PropertyStore props = properties_with(properties);
     const auto disabled_list = props.get("DISABLED_PASSES").as<std::vector<std::string>>();
     const std::set<std::string> disabled(disabled_list.begin(), disabled_list.end());
@@ -209,12 +235,6 @@ class CpuPlugin : public dev::PluginBase {
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       throw_error("DISABLED_PASSES: unknown pass '", name, "'; the CPU device's passes are: ", list);
     }
-
-    CpuConfig config;
-    const ElementType hint = props.get("INFERENCE_PRECISION_HINT").as<ElementType>();
-    // bf16 only where the CPU computes it natively: emulated bf16 is slower than f32, so the hint
-    // resolves to f32 elsewhere (readable back as INFERENCE_PRECISION_HINT).
-    config.precision = hint == ElementType::bf16 && native_bf16() ? ElementType::bf16 : ElementType::f32;
     std::shared_ptr<graph::Graph> graph = dev::graph_of(model).clone();
     graph->resolve_operators();
     optimize_for_cpu(*graph, disabled);
@@ -223,9 +243,20 @@ class CpuPlugin : public dev::PluginBase {
     // primitives are planned for the team size they are created with and compute wrong results in a
     // smaller team, so the limit must be known here, not discovered at run time.)
     request.max_threads_per_stream = std::min(omp_get_thread_limit(), 1 << 16);
-    const dev::StreamsConfig streams =
+    dev::StreamsConfig streams =
         dev::resolve_streams(host_topology(), analyze_compute(*graph, host_topology()), request);
-    return std::make_shared<CpuCompiledModel>(std::move(graph), std::move(props), config, disabled, streams);
+    return {std::move(props), disabled, std::move(graph), std::move(streams)};
+  }
+
+  // The batch automatic batching should use, for the threads of this compile's first stream (the
+  // largest; streams differ by at most the leftover cores). At most PERFORMANCE_HINT_NUM_REQUESTS when
+  // that is set: a batch cannot fill from fewer requests.
+  static BatchEstimate batch_estimate(const Prepared& p) {
+    int max_batch = 16;
+    const int64_t requests = p.props.get("PERFORMANCE_HINT_NUM_REQUESTS").as<int64_t>();
+    if (requests > 0) max_batch = static_cast<int>(std::min<int64_t>(requests, max_batch));
+    return estimate_optimal_batch(*p.graph, host_topology(), std::max(p.streams.stream_threads.front(), 1),
+                                  max_batch);
   }
 };
 

@@ -1,6 +1,9 @@
 #include "devices/cpu/model_analysis.hpp"
 
 #include <algorithm>
+#include <vector>
+
+#include "sluice/error.hpp"
 
 namespace sluice::cpu {
 
@@ -40,6 +43,29 @@ double bytes_of(const graph::Value& v) {
 
 bool is_op(const graph::Node& node, const char* domain, const char* op) {
   return node.domain == domain && node.op_type == op;
+}
+
+// The bytes one node moves: its constant inputs (weights) and its non-constant inputs and outputs
+// (activations). `known` is false when one of them has an unknown rank.
+struct Traffic {
+  double weights = 0;
+  double activations = 0;
+  bool known = true;
+};
+
+Traffic traffic_of(const graph::Node& node) {
+  Traffic t;
+  for (const graph::Value* v : node.inputs) {
+    if (v == nullptr) continue;
+    if (!v->shape.rank_known()) t.known = false;
+    (v->is_constant() ? t.weights : t.activations) += bytes_of(*v);
+  }
+  for (const graph::Value* v : node.outputs) {
+    if (v == nullptr) continue;
+    if (!v->shape.rank_known()) t.known = false;
+    t.activations += bytes_of(*v);
+  }
+  return t;
 }
 
 }  // namespace
@@ -83,20 +109,10 @@ ComputeProfile analyze_compute(const graph::Graph& graph, const CpuTopology& top
     const graph::Node& node = *node_ptr;
     const double flops = node_flops(node);
     if (flops < 0) continue;
-    bool shapes_known = true;
-    double weights = 0;
-    double activations = 0;
-    for (const graph::Value* v : node.inputs) {
-      if (v == nullptr) continue;
-      if (!v->shape.rank_known()) shapes_known = false;
-      (v->is_constant() ? weights : activations) += bytes_of(*v);
-    }
-    for (const graph::Value* v : node.outputs) {
-      if (v == nullptr) continue;
-      if (!v->shape.rank_known()) shapes_known = false;
-      activations += bytes_of(*v);
-    }
-    if (!shapes_known) continue;
+    const Traffic traffic = traffic_of(node);
+    if (!traffic.known) continue;
+    const double weights = traffic.weights;
+    const double activations = traffic.activations;
     const double bytes = weights + activations;
     profile.flops += flops;
     profile.weight_bytes += weights;
@@ -109,6 +125,120 @@ ComputeProfile analyze_compute(const graph::Graph& graph, const CpuTopology& top
   }
   if (profile.flops > 0) profile.typical_activation_bytes = weighted_activations / profile.flops;
   return profile;
+}
+
+namespace {
+
+// Where the data of one stream lives, and how fast it reads from there (see the top of the header).
+class MemoryModel {
+ public:
+  MemoryModel(const graph::Graph& graph, const CpuTopology& topology, int threads) : threads_(threads) {
+    // The cores sharing one L3; unknown: all of ours. A stream of more threads than that spans several
+    // L3 instances and has at most all of each.
+    const int per_l3 = topology.cores_per_l3 > 0 ? topology.cores_per_l3
+                                                 : std::max<int>(1, static_cast<int>(topology.cores.size()));
+    l2_share_ = static_cast<double>(topology.l2_bytes) * threads;
+    l3_share_ = static_cast<double>(topology.l3_bytes) * threads / per_l3;
+    // The model's weights are all read in the same order every inference: LRU keeps all of them between
+    // two inferences or, as a cyclic stream larger than the cache evicts itself, none. Half the cache:
+    // the activations of the streams need the rest. The L3's whole size, not the stream's share: the
+    // streams of a compiled model share one copy of the weights.
+    double weights = 0;
+    for (const auto& node : graph.nodes()) {
+      if (node_flops(*node) < 0) continue;
+      const Traffic t = traffic_of(*node);
+      if (t.known) weights += t.weights;
+    }
+    if (weights <= 0.5 * l2_share_)
+      weight_rate_ = batch_l2_bytes_per_thread;
+    else if (weights <= 0.5 * static_cast<double>(topology.l3_bytes))
+      weight_rate_ = batch_l3_bytes_per_thread;
+    else
+      weight_rate_ = batch_dram_bytes_per_thread;
+    weight_rate_ *= threads;
+  }
+
+  // Seconds to read `bytes` of activations: from the level they fit, as one node's working set.
+  double activation_seconds(double bytes) const {
+    const double rate = bytes <= l2_share_   ? batch_l2_bytes_per_thread
+                        : bytes <= l3_share_ ? batch_l3_bytes_per_thread
+                                             : batch_dram_bytes_per_thread;
+    return bytes / (rate * threads_);
+  }
+  double weight_seconds(double bytes) const { return bytes / weight_rate_; }
+
+ private:
+  int threads_;
+  double l2_share_ = 0;
+  double l3_share_ = 0;
+  double weight_rate_ = 0;  // bytes/s of the whole stream
+};
+
+double batch_time(const graph::Graph& graph, const MemoryModel& memory, int threads, int batch) {
+  const double b = batch;
+  const double peak = batch_peak_flops_per_thread * threads;
+  double total = 0;
+  for (const auto& node_ptr : graph.nodes()) {
+    const graph::Node& node = *node_ptr;
+    const double flops = node_flops(node);
+    total += flops < 0 ? batch_other_dispatch_seconds : batch_compute_dispatch_seconds;
+    const Traffic t = traffic_of(node);
+    if (!t.known) continue;  // its work is unknown; its dispatch is not
+    const double activations = memory.activation_seconds(b * t.activations);
+    if (flops < 0) {
+      // Elementwise, pooling, normalization, data movement: work that grows with the batch. Their
+      // constant inputs (an embedding table a Gather reads rows of, a Reshape's shape) are not read whole.
+      total += activations;
+    } else {
+      total += std::max(b * flops / peak, memory.weight_seconds(t.weights) + activations);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+double estimated_batch_time(const graph::Graph& graph, const CpuTopology& topology, int threads_per_stream,
+                            int batch) {
+  SLUICE_CHECK(threads_per_stream >= 1, "estimated_batch_time: threads_per_stream is ", threads_per_stream,
+               ", expected at least 1");
+  SLUICE_CHECK(batch >= 1, "estimated_batch_time: batch is ", batch, ", expected at least 1");
+  const MemoryModel memory(graph, topology, threads_per_stream);
+  return batch_time(graph, memory, threads_per_stream, batch);
+}
+
+BatchEstimate estimate_optimal_batch(const graph::Graph& graph, const CpuTopology& topology,
+                                     int threads_per_stream, int max_batch) {
+  SLUICE_CHECK(threads_per_stream >= 1, "estimate_optimal_batch: threads_per_stream is ", threads_per_stream,
+               ", expected at least 1");
+  SLUICE_CHECK(max_batch >= 1, "estimate_optimal_batch: max_batch is ", max_batch, ", expected at least 1");
+  const MemoryModel memory(graph, topology, threads_per_stream);
+  const double t1 = batch_time(graph, memory, threads_per_stream, 1);
+  if (t1 <= 0) return {};  // an empty graph: nothing to gain
+
+  // The candidates: powers of two up to max_batch, and max_batch itself.
+  std::vector<BatchEstimate> candidates;
+  for (int b = 1; b <= max_batch; b *= 2) {
+    candidates.push_back({b, 0.0});
+    if (b > max_batch / 2) break;  // b * 2 would pass max_batch (or overflow)
+  }
+  if (candidates.back().batch != max_batch) candidates.push_back({max_batch, 0.0});
+  // Per request: unbatched, one inference and the runtime's cost of it; batched, a b-th of both, plus
+  // what BATCH itself costs the request (gathering, the timer, its callback).
+  const double unbatched = t1 + batch_inference_overhead_seconds;
+  double best = 0;
+  for (BatchEstimate& c : candidates) {
+    const double batched =
+        (batch_time(graph, memory, threads_per_stream, c.batch) + batch_inference_overhead_seconds) /
+            c.batch +
+        batch_request_overhead_seconds;
+    c.gain = c.batch == 1 ? 1.0 : unbatched / batched;
+    best = std::max(best, c.gain);
+  }
+  if (best < batch_min_gain) return {};
+  for (const BatchEstimate& c : candidates)
+    if (c.gain >= batch_gain_share * best) return c;
+  return candidates.back();  // not reached: the best candidate passes
 }
 
 }  // namespace sluice::cpu

@@ -29,6 +29,7 @@ dev::PropertyStore default_properties() {
                                              {"INFERENCE_NUM_THREADS", int64_t{0}},
                                              {"INFERENCE_PRECISION_HINT", ElementType::f32},
                                              {"ENABLE_PROFILING", false},
+                                             {"ALLOW_AUTO_BATCHING", true},
                                              {"DISABLED_PASSES", std::vector<std::string>{}},
                                              {"OPTIMAL_NUMBER_OF_INFER_REQUESTS", int64_t{1}},
                                              {"SUPPORTED_PROPERTIES", Any()},
@@ -65,6 +66,8 @@ class RefCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
     properties_.set_computed("NETWORK_NAME", graph->name);
     // REF computes in the model's own precision whatever the hint says.
     properties_.set_computed("INFERENCE_PRECISION_HINT", ElementType::f32);
+    // The interpreter runs a batch as the same per-element loops as one request: batching gains nothing.
+    properties_.set_computed("OPTIMAL_BATCH_SIZE", int64_t{1});
     dev::publish_streams(properties_, streams);
     properties_.set_computed("SUPPORTED_PROPERTIES", properties_.names());
   }

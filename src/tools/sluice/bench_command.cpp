@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -80,16 +81,33 @@ void check_options(const BenchOptions& options, const std::vector<std::string>& 
         options.nstreams.empty(), "-nstreams ", options.nstreams,
         " with --sweep: the sweep chooses NUM_STREAMS itself (--sweep-streams to choose the values)");
     SLUICE_CHECK(options.nireq == 0, "-nireq ", options.nireq,
-                 " with --sweep: the sweep chooses the requests itself (1, 2 and 4 per stream)");
+                 " with --sweep: the sweep chooses the requests itself (1, 2 and 4 per stream; on BATCH, 1, "
+                 "2 and 4 batches and OPTIMAL_NUMBER_OF_INFER_REQUESTS)");
     SLUICE_CHECK(options.batch == 0 || options.sweep_batch.empty(),
                  "-b and --sweep-batch: give one (-b fixes the batch, --sweep-batch sweeps it)");
     SLUICE_CHECK(hints.size() == 1, "--sweep with -hint ", options.hint,
                  ": give one hint, whose run the sweep is compared with");
     SLUICE_CHECK(!options.profile, "-pc with --sweep: profile one configuration without --sweep");
+    // A BATCH device's sweep varies the batching (AUTO_BATCH_TIMEOUT x requests) and leaves the streams
+    // to the hint; the batch it collects is part of the device name (BATCH:CPU(4)).
+    if (is_batch_device(options.device)) {
+      SLUICE_CHECK(options.sweep_streams.empty(), "--sweep-streams on ", options.device,
+                   ": a BATCH device's sweep is AUTO_BATCH_TIMEOUT x requests (--sweep-timeouts); the hint "
+                   "chooses the underlying device's streams");
+      SLUICE_CHECK(options.sweep_batch.empty(), "--sweep-batch on ", options.device,
+                   ": the BATCH device's batch is given in its name, e.g. BATCH:CPU(4); sweep it with one "
+                   "run per device name");
+    } else {
+      SLUICE_CHECK(options.sweep_timeouts.empty(), "--sweep-timeouts on ",
+                   options.device.empty() ? std::string("the default device") : options.device,
+                   ": AUTO_BATCH_TIMEOUT is swept on a BATCH device only, e.g. -d BATCH:CPU(4)");
+    }
   } else {
     SLUICE_CHECK(options.sweep_batch.empty(), "--sweep-batch without --sweep: add --sweep, or use -b");
     SLUICE_CHECK(options.sweep_streams.empty(),
                  "--sweep-streams without --sweep: add --sweep, or use -nstreams");
+    SLUICE_CHECK(options.sweep_timeouts.empty(),
+                 "--sweep-timeouts without --sweep: add --sweep, or use -p AUTO_BATCH_TIMEOUT=MS");
   }
 }
 
@@ -172,6 +190,7 @@ AnyMap compile_properties(const BenchOptions& options, const RunPlan& plan) {
   if (!options.infer_precision.empty()) {
     set(props::inference_precision_hint.name, "-infer_precision", Any(options.infer_precision));
   }
+  if (plan.timeout_ms >= 0) set(props::auto_batch_timeout.name, "--sweep", Any(plan.timeout_ms));
   if (plan.hint != "none") set(props::performance_hint.name, "-hint", Any(hint_name(plan.hint)));
   if (options.profile) set(props::enable_profiling.name, "-pc", Any(true));
   return properties;
@@ -245,6 +264,36 @@ int64_t requests_for(const RunPlan& plan, const std::string& api, const Compiled
   return optimal;
 }
 
+// An integer property of the compiled model, or -1 where the device does not report it (or it is not an
+// integer).
+int64_t int_property(const CompiledModel& compiled, std::string_view name) {
+  try {
+    return compiled.get_property(std::string(name)).as<int64_t>();
+  } catch (const Error&) {
+    return -1;
+  }
+}
+
+// A batching compiled model's batch and timeout (counters not yet read), or nothing: the counters are what
+// only a batching model has (a CPU compiled model reports OPTIMAL_BATCH_SIZE too, the batch batching would
+// use).
+std::optional<AutoBatchInfo> auto_batch_info(const CompiledModel& compiled) {
+  if (int_property(compiled, props::auto_batch_full_batches.name) < 0) return std::nullopt;
+  AutoBatchInfo info;
+  info.batch = int_property(compiled, props::optimal_batch_size.name);
+  info.timeout_ms = int_property(compiled, props::auto_batch_timeout.name);
+  return info;
+}
+
+// The counters as they are now: (AUTO_BATCH_FULL_BATCHES, AUTO_BATCH_TIMED_OUT), -1 where not reported.
+std::pair<int64_t, int64_t> read_counters(const CompiledModel& compiled) {
+  return {int_property(compiled, props::auto_batch_full_batches.name),
+          int_property(compiled, props::auto_batch_timed_out.name)};
+}
+
+// A counter's growth from `before` to `after`; -1 where either was not reported.
+int64_t growth(int64_t before, int64_t after) { return before >= 0 && after >= 0 ? after - before : -1; }
+
 int64_t peak_rss_kb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -256,6 +305,10 @@ std::string plural(int64_t count, const char* one, const char* many) {
 }
 
 }  // namespace
+
+bool is_batch_device(const std::string& device) {
+  return device.rfind("BATCH", 0) == 0 && (device.size() == 5 || device[5] == ':');
+}
 
 std::string hint_name(const std::string& hint) {
   if (hint == "none") return hint;
@@ -274,6 +327,18 @@ BenchSession::BenchSession(const BenchOptions& options, const StopCondition& sto
   read_ms = milliseconds(BenchClock::now() - start);
 }
 
+CompiledModel compile_for(BenchSession& session, const RunPlan& plan, double* compile_ms) {
+  Model model = session.model.clone();
+  apply_shapes(model, session.options, plan.batch > 0 ? plan.batch : session.options.batch,
+               session.shape_notes);
+  session.shape_notes = false;
+  const AnyMap properties = compile_properties(session.options, plan);
+  const BenchClock::time_point start = BenchClock::now();
+  CompiledModel compiled = session.core.compile_model(model, session.device, properties);
+  if (compile_ms != nullptr) *compile_ms = milliseconds(BenchClock::now() - start);
+  return compiled;
+}
+
 BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbosity) {
   const BenchOptions& options = session.options;
   const bool full = verbosity == Verbosity::full;
@@ -287,14 +352,8 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
   report.seed = options.seed;
   report.read_ms = session.read_ms;
 
-  Model model = session.model.clone();
   const int64_t batch = plan.batch > 0 ? plan.batch : options.batch;
-  apply_shapes(model, options, batch, session.shape_notes);
-  session.shape_notes = false;
-  BenchClock::time_point start = BenchClock::now();
-  CompiledModel compiled =
-      session.core.compile_model(model, session.device, compile_properties(options, plan));
-  report.compile_ms = milliseconds(BenchClock::now() - start);
+  CompiledModel compiled = compile_for(session, plan, &report.compile_ms);
   if (full) std::cout << "compile: " << std::fixed << std::setprecision(2) << report.compile_ms << " ms\n";
 
   report.inputs = compiled.inputs();
@@ -322,8 +381,21 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
     std::cout << "note: NUM_STREAMS " << plan.nstreams << " was asked, the compiled model has "
               << resolved_streams << '\n';
   }
+  report.auto_batch = auto_batch_info(compiled);
+  if (full && report.auto_batch) {
+    const AutoBatchInfo& info = *report.auto_batch;
+    std::cout << "auto-batching: batch " << info.batch << " (OPTIMAL_BATCH_SIZE), AUTO_BATCH_TIMEOUT "
+              << info.timeout_ms << " ms\n";
+    // Fewer requests than the batch never fill one: each inference waits out the timeout.
+    if (info.batch > report.requests) {
+      std::cout << "note: " << plural(report.requests, "request", "requests") << " in flight for a batch of "
+                << info.batch
+                << ": no batch fills, every inference waits out AUTO_BATCH_TIMEOUT (give -nireq "
+                << info.batch << " or more)\n";
+    }
+  }
 
-  start = BenchClock::now();
+  const BenchClock::time_point start = BenchClock::now();
   requests.front().infer();
   report.first_inference_ms = milliseconds(BenchClock::now() - start);
   // With several requests, each runs once more, all at once, so that every stream and request is warm.
@@ -337,8 +409,16 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
               << ", batch " << report.batch << ", " << describe(session.stop) << std::endl;
   }
 
+  // The counters before measuring, so that the report counts the measured inferences only.
+  const std::pair<int64_t, int64_t> before =
+      report.auto_batch ? read_counters(compiled) : std::pair<int64_t, int64_t>{-1, -1};
   Measurement measurement = async ? measure_async(requests, session.stop, session.progress)
                                   : measure_sync(requests, session.stop, session.progress);
+  if (report.auto_batch) {
+    const std::pair<int64_t, int64_t> after = read_counters(compiled);
+    report.auto_batch->full_batches = growth(before.first, after.first);
+    report.auto_batch->timed_out = growth(before.second, after.second);
+  }
   report.count = static_cast<int64_t>(measurement.latencies_ms.size());
   report.duration_ms = measurement.duration_ms;
   report.latency = latency_stats(std::move(measurement.latencies_ms));

@@ -133,12 +133,22 @@ void write_axes(std::ostream& svg, const Plot& plot) {
       << ") rotate(-90)' text-anchor='middle'>throughput (FPS)</text>\n";
 }
 
+// A batching run's part of the tooltip: "; AUTO_BATCH_TIMEOUT 5 ms, 120 full batches, 3 timed out".
+std::string auto_batch_tooltip(const BenchReport& report) {
+  if (!report.auto_batch) return "";
+  const std::vector<std::string> headers = auto_batch_headers(), cells = auto_batch_cells(report);
+  std::string text = "; AUTO_BATCH_TIMEOUT " + cells[0] + " ms";
+  for (size_t i = 1; i < cells.size(); ++i) text += ", " + cells[i] + " " + headers[i];
+  return text;
+}
+
 std::string tooltip(const BenchReport& report) {
   return escape(report.label) + ": " + number(report.throughput_fps) + " FPS, median " +
          format_ms(report.latency.median) + " ms, p90 " + format_ms(report.latency.p90) + " ms, p99 " +
          format_ms(report.latency.p99) + " ms; NUM_STREAMS " + escape(report.property("NUM_STREAMS")) +
          ", INFERENCE_NUM_THREADS " + escape(report.property("INFERENCE_NUM_THREADS")) + ", requests " +
-         std::to_string(report.requests) + ", batch " + std::to_string(report.batch);
+         std::to_string(report.requests) + ", batch " + std::to_string(report.batch) +
+         auto_batch_tooltip(report);
 }
 
 constexpr const char* point_style = "r='5' fill='#3366cc' fill-opacity='0.85'";
@@ -153,7 +163,8 @@ std::string diamond(double x, double y, double r) {
   return text.str();
 }
 
-void write_chart(std::ostream& svg, const std::vector<BenchReport>& grid, const BenchReport& hint, int best) {
+void write_chart(std::ostream& svg, const std::string& legend, const std::vector<BenchReport>& grid,
+                 const BenchReport& hint, int best) {
   std::vector<const BenchReport*> measured;
   for (const BenchReport& report : grid) {
     if (report.error.empty()) measured.push_back(&report);
@@ -217,13 +228,14 @@ void write_chart(std::ostream& svg, const std::vector<BenchReport>& grid, const 
   // picked).
   svg << points.str() << hint_point.str() << texts.str();
 
-  // The legend, in a row in the top margin.
+  // The legend, in a row in the top margin; each item as wide as its text.
   const double ly = 24;
   double lx = plot.left + 6;
+  const std::string first = "configuration (" + legend + ")";
   svg << "<g>";
   svg << "<circle cx='" << lx << "' cy='" << ly << "' " << point_style << "/><text x='" << lx + 12 << "' y='"
-      << ly + 4 << "'>configuration (s=NUM_STREAMS r=requests)</text>";
-  lx += 310;
+      << ly + 4 << "'>" << escape(first) << "</text>";
+  lx += 12 + static_cast<double>(first.size()) * char_width + 30;
   svg << "<circle cx='" << lx << "' cy='" << ly << "' " << best_style << "/><text x='" << lx + 12 << "' y='"
       << ly + 4 << "'>the best configuration</text>";
   lx += 190;
@@ -234,13 +246,20 @@ void write_chart(std::ostream& svg, const std::vector<BenchReport>& grid, const 
 void write_table(std::ostream& html, const std::vector<BenchReport>& grid, const BenchReport& hint,
                  int best) {
   const double best_fps = best >= 0 ? grid[static_cast<size_t>(best)].throughput_fps : 0;
+  const bool batched = any_batched(grid, hint);
   html << "<table>\n<tr><th>configuration</th><th>NUM_STREAMS</th><th>INFERENCE_NUM_THREADS</th>"
           "<th>requests</th><th>batch</th><th>FPS</th><th>median ms</th><th>p90 ms</th><th>p99 ms</th>"
-          "<th>vs best</th></tr>\n";
+          "<th>vs best</th>";
+  if (batched) {
+    for (const std::string& header : auto_batch_headers()) html << "<th>" << escape(header) << "</th>";
+  }
+  html << "</tr>\n";
+  const size_t columns = 9 + (batched ? auto_batch_headers().size() : 0);
   auto row = [&](const BenchReport& report, const char* css) {
     html << "<tr class='" << css << "'><td>" << escape(report.label) << "</td>";
     if (!report.error.empty()) {
-      html << "<td colspan='9' class='error'>failed: " << escape(report.error) << "</td></tr>\n";
+      html << "<td colspan='" << columns << "' class='error'>failed: " << escape(report.error)
+           << "</td></tr>\n";
       return;
     }
     html << "<td>" << escape(report.property("NUM_STREAMS")) << "</td><td>"
@@ -248,7 +267,11 @@ void write_table(std::ostream& html, const std::vector<BenchReport>& grid, const
          << report.batch << "</td><td>" << number(report.throughput_fps) << "</td><td>"
          << format_ms(report.latency.median) << "</td><td>" << format_ms(report.latency.p90) << "</td><td>"
          << format_ms(report.latency.p99) << "</td><td>"
-         << (best_fps > 0 ? number(report.throughput_fps / best_fps) + "x" : "-") << "</td></tr>\n";
+         << (best_fps > 0 ? number(report.throughput_fps / best_fps) + "x" : "-") << "</td>";
+    if (batched) {
+      for (const std::string& cell : auto_batch_cells(report)) html << "<td>" << escape(cell) << "</td>";
+    }
+    html << "</tr>\n";
   };
   for (size_t i = 0; i < grid.size(); ++i) row(grid[i], static_cast<int>(i) == best ? "best" : "");
   row(hint, "hint");
@@ -258,7 +281,8 @@ void write_table(std::ostream& html, const std::vector<BenchReport>& grid, const
 }  // namespace
 
 void write_sweep_html(const std::string& path, const std::string& title, const std::string& summary,
-                      const std::vector<BenchReport>& grid, const BenchReport& hint, int best) {
+                      const std::string& legend, const std::vector<BenchReport>& grid,
+                      const BenchReport& hint, int best) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>sluice bench "
           "--sweep: "
@@ -273,7 +297,7 @@ void write_sweep_html(const std::string& path, const std::string& title, const s
        << "</style>\n</head>\n<body>\n";
   html << "<h1>sluice bench --sweep</h1>\n<p>" << escape(title) << "</p>\n";
   if (!summary.empty()) html << "<p><b>" << escape(summary) << "</b></p>\n";
-  write_chart(html, grid, hint, best);
+  write_chart(html, legend, grid, hint, best);
   write_table(html, grid, hint, best);
   html << "</body>\n</html>\n";
 

@@ -19,6 +19,9 @@ double percentile(const std::vector<double>& sorted, double p) {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
+// "-" for a value the device did not report (-1).
+std::string known(int64_t value) { return value >= 0 ? std::to_string(value) : "-"; }
+
 }  // namespace
 
 std::string format_ms(double ms) {
@@ -58,6 +61,15 @@ void print_results(std::ostream& out, const BenchReport& report) {
   out << "    P99:        " << format_ms(report.latency.p99) << " ms\n";
   out << "Throughput: " << report.throughput_fps << " FPS (batch " << report.batch << ")\n";
   out << "Peak RSS:   " << report.peak_rss_kb << " kB\n";
+  if (report.auto_batch) {
+    const AutoBatchInfo& info = *report.auto_batch;
+    out << "Auto-batching (measured inferences):\n";
+    out << "    Batch:         " << known(info.batch) << " (OPTIMAL_BATCH_SIZE), AUTO_BATCH_TIMEOUT "
+        << known(info.timeout_ms) << " ms\n";
+    out << "    Full batches:  " << known(info.full_batches) << " (AUTO_BATCH_FULL_BATCHES)\n";
+    out << "    Timed out:     " << known(info.timed_out)
+        << " requests, run unbatched (AUTO_BATCH_TIMED_OUT)\n";
+  }
   out.copyfmt(state);
 }
 
@@ -66,6 +78,20 @@ std::string BenchReport::property(const std::string& name) const {
     if (key == name) return value;
   }
   return "?";
+}
+
+bool any_batched(const std::vector<BenchReport>& grid, const BenchReport& hint) {
+  return hint.auto_batch || std::any_of(grid.begin(), grid.end(), [](const BenchReport& report) {
+           return report.auto_batch.has_value();
+         });
+}
+
+std::vector<std::string> auto_batch_headers() { return {"timeout ms", "full batches", "timed out"}; }
+
+std::vector<std::string> auto_batch_cells(const BenchReport& report) {
+  if (!report.auto_batch) return {"-", "-", "-"};
+  const AutoBatchInfo& info = *report.auto_batch;
+  return {known(info.timeout_ms), known(info.full_batches), known(info.timed_out)};
 }
 
 namespace {
@@ -129,6 +155,14 @@ nlohmann::ordered_json to_json(const BenchReport& report) {
   json["nireq"] = report.requests;
   json["requests"] = report.requests;  // the same as nireq; the key ort_bench.js shares (BENCHMARKS.md)
   json["batch"] = report.batch;
+  if (report.auto_batch) {
+    // -1: not reported by the device. The counters are those of the measured inferences.
+    const AutoBatchInfo& info = *report.auto_batch;
+    json["auto_batch"] = {{"batch", info.batch},
+                          {"timeout_ms", info.timeout_ms},
+                          {"full_batches", info.full_batches},
+                          {"timed_out", info.timed_out}};
+  }
   json["seed"] = report.seed;
   nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
   for (const PortInfo& port : report.inputs) {
@@ -166,8 +200,13 @@ void print_hint_table(std::ostream& out, const std::vector<BenchReport>& reports
 void print_sweep_table(std::ostream& out, const std::vector<BenchReport>& grid, const BenchReport& hint,
                        int best) {
   const double best_fps = best >= 0 ? grid[static_cast<size_t>(best)].throughput_fps : 0;
+  const bool batched = any_batched(grid, hint);
   std::vector<std::vector<std::string>> rows = {{"configuration", "NUM_STREAMS", "threads", "requests",
                                                  "batch", "FPS", "median ms", "p90 ms", "p99 ms", "vs best"}};
+  if (batched) {
+    const std::vector<std::string> headers = auto_batch_headers();
+    rows.front().insert(rows.front().end(), headers.begin(), headers.end());
+  }
   auto add = [&](const BenchReport& report, const std::string& name) {
     if (!report.error.empty()) {
       rows.push_back({name + "  failed: " + report.error});
@@ -178,6 +217,10 @@ void print_sweep_table(std::ostream& out, const std::vector<BenchReport>& grid, 
                     fixed(report.throughput_fps), format_ms(report.latency.median),
                     format_ms(report.latency.p90), format_ms(report.latency.p99),
                     best_fps > 0 ? fixed(report.throughput_fps / best_fps) + "x" : "-"});
+    if (batched) {
+      const std::vector<std::string> cells = auto_batch_cells(report);
+      rows.back().insert(rows.back().end(), cells.begin(), cells.end());
+    }
   };
   for (size_t i = 0; i < grid.size(); ++i) {
     add(grid[i], grid[i].label + (static_cast<int>(i) == best ? " (best)" : ""));

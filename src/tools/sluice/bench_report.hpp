@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -25,6 +26,18 @@ struct LatencyStats {
 // Throws sluice::Error when there are no latencies.
 LatencyStats latency_stats(std::vector<double> latencies_ms);
 
+// A batching compiled model's settings and counters (the BATCH device's, or CPU THROUGHPUT's wrapped in
+// BATCH by ALLOW_AUTO_BATCHING). Read with get_property; a value the device does not report stays -1.
+struct AutoBatchInfo {
+  int64_t batch = -1;       // OPTIMAL_BATCH_SIZE of the compiled model: the batch it runs
+  int64_t timeout_ms = -1;  // AUTO_BATCH_TIMEOUT
+  // The counters' growth over the measured inferences (the warm-up's, whose first lone request always
+  // waits out the timeout, are left out): batches that ran full, and requests that waited out the timeout
+  // and ran unbatched.
+  int64_t full_batches = -1;  // AUTO_BATCH_FULL_BATCHES
+  int64_t timed_out = -1;     // AUTO_BATCH_TIMED_OUT
+};
+
 // Everything one `sluice bench` run measured, with what it ran.
 struct BenchReport {
   std::string model;     // the path, or "(built-in default model)"
@@ -46,8 +59,9 @@ struct BenchReport {
   double throughput_fps = 0;  // batch * count / duration
   // The compiled model's properties (its SUPPORTED_PROPERTIES), values as text, in the device's order.
   std::vector<std::pair<std::string, std::string>> properties;
-  int64_t peak_rss_kb = 0;  // the process's peak resident set size at the end (getrusage)
-  std::string error;        // --sweep: why this configuration could not be measured (then nothing was)
+  int64_t peak_rss_kb = 0;                  // the process's peak resident set size at the end (getrusage)
+  std::optional<AutoBatchInfo> auto_batch;  // a batching compiled model only (it has the counters)
+  std::string error;  // --sweep: why this configuration could not be measured (then nothing was)
 
   // A resolved property's value as text, or "?" when the device has no such property.
   std::string property(const std::string& name) const;
@@ -57,13 +71,22 @@ struct BenchReport {
 // inference takes microseconds: "0.000450").
 std::string format_ms(double ms);
 
-// The benchmark_app-like results block: Count, Duration, Latency (median ... p99), Throughput, peak RSS.
+// The benchmark_app-like results block: Count, Duration, Latency (median ... p99), Throughput, peak RSS,
+// and a batching compiled model's batch, timeout and counters.
 void print_results(std::ostream& out, const BenchReport& report);
 // The side-by-side table of runs under different hints: hint, NUM_STREAMS, INFERENCE_NUM_THREADS,
 // requests, FPS, median, p90 and p99 latency.
 void print_hint_table(std::ostream& out, const std::vector<BenchReport>& reports);
+// A sweep's auto-batching columns, added (to the text and HTML tables) where some run was batched:
+// AUTO_BATCH_TIMEOUT as compiled, and the full batches and timed-out requests of the measurement. A run
+// that was not batched, or a value the device does not report, shows "-".
+bool any_batched(const std::vector<BenchReport>& grid, const BenchReport& hint);
+std::vector<std::string> auto_batch_headers();
+std::vector<std::string> auto_batch_cells(const BenchReport& report);
+
 // The table of a sweep: one row per configuration (then the hint's), FPS and latencies, and each
-// row's FPS as a share of the best configuration's. `best` indexes `grid` (-1: none measured).
+// row's FPS as a share of the best configuration's. `best` indexes `grid` (-1: none measured). When a run
+// was batched (auto_batch), the AUTO_BATCH_TIMEOUT and counter columns are added.
 void print_sweep_table(std::ostream& out, const std::vector<BenchReport>& grid, const BenchReport& hint,
                        int best);
 
@@ -79,8 +102,9 @@ void write_json_sweep(const std::string& path, const std::vector<BenchReport>& g
 // A self-contained HTML page (no external scripts or styles) with an inline SVG chart of throughput
 // (y) against median latency (x), one labelled point per configuration and the hint's point marked,
 // and the sweep table. `title` heads the page (model, device, ...); `summary` follows it (how the hint
-// compares with the best configuration).
+// compares with the best configuration); `legend` explains the point labels ("s=NUM_STREAMS r=requests").
 void write_sweep_html(const std::string& path, const std::string& title, const std::string& summary,
-                      const std::vector<BenchReport>& grid, const BenchReport& hint, int best);
+                      const std::string& legend, const std::vector<BenchReport>& grid,
+                      const BenchReport& hint, int best);
 
 }  // namespace sluice::tool

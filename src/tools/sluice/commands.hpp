@@ -32,7 +32,8 @@ int run_run_command(const RunOptions& options);
 
 // `sluice bench [-m MODEL] ...`: inference speed, in the manner of OpenVINO's benchmark_app: -nireq
 // requests kept busy asynchronously (or, with -api sync, one application thread per request calling
-// infer()), once per -hint; --sweep measures a grid of NUM_STREAMS x requests (x batch) against the hint.
+// infer()), once per -hint; --sweep measures a grid of NUM_STREAMS x requests (x batch) against the hint
+// (on a BATCH device, AUTO_BATCH_TIMEOUT x requests against the device's default configuration).
 struct BenchOptions {
   std::string model_path;           // empty: the built-in default model
   std::string device;               // empty: CPU if available, else REF
@@ -52,9 +53,11 @@ struct BenchOptions {
   std::string json_path;                // empty: no JSON report
   std::vector<std::string> properties;  // "KEY=VALUE": further compile properties
   uint64_t seed = 0;                    // of the random input data
-  bool sweep = false;                   // --sweep: the NUM_STREAMS x nireq (x batch) grid and the hint
-  std::string sweep_batch;              // empty: the model's batch; else ','-joined batch sizes
-  std::string sweep_streams;            // empty: 1, 2, 4, ... up to the cores, and 2x cores
+  bool sweep =
+      false;  // --sweep: the NUM_STREAMS (BATCH: AUTO_BATCH_TIMEOUT) x nireq (x batch) grid, the hint
+  std::string sweep_batch;     // empty: the model's batch; else ','-joined batch sizes
+  std::string sweep_streams;   // empty: 1, 2, 4, ... up to the cores, and 2x cores
+  std::string sweep_timeouts;  // BATCH device: AUTO_BATCH_TIMEOUT values (ms); empty: 1,5,20,100
   std::string sweep_html = "sluice-sweep.html";  // the sweep's HTML report
 };
 int run_bench_command(const BenchOptions& options);

@@ -165,6 +165,10 @@ void add_bench_options(CLI::App& app, BenchOptions& options) {
   app.add_option("--sweep-streams", options.sweep_streams,
                  "--sweep: these NUM_STREAMS values instead, e.g. 1,2")
       ->type_name("S[,S...]");
+  app.add_option("--sweep-timeouts", options.sweep_timeouts,
+                 "--sweep on a BATCH device: these AUTO_BATCH_TIMEOUT values (ms) instead of 1,5,20,100; its "
+                 "grid is timeouts x requests (1, 2 and 4 batches, and OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
+      ->type_name("MS[,MS...]");
   app.add_option("--sweep-html", options.sweep_html, "--sweep: the HTML report to write")
       ->type_name("FILE")
       ->default_val("sluice-sweep.html");
