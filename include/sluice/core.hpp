@@ -22,9 +22,11 @@
 
 namespace sluice {
 
+class Core;
 namespace dev {
 class IPlugin;
-}
+std::shared_ptr<IPlugin> plugin_of(const Core& core, const std::string& device);
+}  // namespace dev
 
 // Thread-safe: every method may be called from many threads at once.
 class Core {
@@ -41,7 +43,7 @@ class Core {
   // allowed when empty).
   Model read_model(std::span<const uint8_t> bytes, const std::string& base_dir = {}) const;
 
-  // Compiles a model for a device ("REF", "CPU", "BATCH:CPU(8)", later "MULTI:CPU,REF", "AUTO").
+  // Compiles a model for a device ("REF", "CPU", "BATCH:CPU(8)", "MULTI:CPU,REF", "AUTO").
   // Properties override the device's current ones for this compiled model. Throws sluice::Error for an
   // unknown device, an unknown property or bad value, or a model the device cannot run.
   CompiledModel compile_model(const Model& model, const std::string& device,
@@ -55,7 +57,7 @@ class Core {
   int64_t optimal_batch_size(const Model& model, const std::string& device,
                              const AnyMap& properties = {}) const;
 
-  // Device names that can be used with compile_model.
+  // Device names that can be used with compile_model, in registration order (the built-in ones first).
   std::vector<std::string> available_devices() const;
   Any get_property(const std::string& device, const std::string& name) const;
   template <class T, props::Access A>
@@ -69,6 +71,7 @@ class Core {
   void register_plugin(std::shared_ptr<dev::IPlugin> plugin);
 
  private:
+  friend std::shared_ptr<dev::IPlugin> dev::plugin_of(const Core& core, const std::string& device);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -118,6 +118,16 @@ inline constexpr Property<int64_t, Access::read_only> optimal_batch_size{"OPTIMA
 // BATCH counters: batches that ran full, and requests that waited out the timeout and ran unbatched.
 inline constexpr Property<int64_t, Access::read_only> auto_batch_full_batches{"AUTO_BATCH_FULL_BATCHES"};
 inline constexpr Property<int64_t, Access::read_only> auto_batch_timed_out{"AUTO_BATCH_TIMED_OUT"};
+// MULTI and AUTO (docs/multi-device.md). MULTI_DEVICE_PRIORITIES: the devices in priority order ("CPU(4)",
+// "REF"), for a device string without them. ENABLE_STARTUP_FALLBACK (AUTO, default YES): run on the CPU
+// while the preferred device compiles. ENABLE_RUNTIME_FALLBACK (AUTO, default YES): run a request that
+// failed on one device again on another. SERVED_REQUESTS: requests each device has completed ("CPU:120").
+// DROPPED_DEVICES: the listed devices that failed to compile the model, with why.
+inline constexpr Property<std::vector<std::string>> multi_device_priorities{"MULTI_DEVICE_PRIORITIES"};
+inline constexpr Property<bool> enable_startup_fallback{"ENABLE_STARTUP_FALLBACK"};
+inline constexpr Property<bool> enable_runtime_fallback{"ENABLE_RUNTIME_FALLBACK"};
+inline constexpr Property<std::vector<std::string>, Access::read_only> served_requests{"SERVED_REQUESTS"};
+inline constexpr Property<std::vector<std::string>, Access::read_only> dropped_devices{"DROPPED_DEVICES"};
 // Graph passes to switch off at compile time, by name (comma-separated when given as a string).
 inline constexpr Property<std::vector<std::string>> disabled_passes{"DISABLED_PASSES"};
 

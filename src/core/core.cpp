@@ -8,16 +8,18 @@
 #include "devices/batch/batch_layout.hpp"
 #include "devices/batch/batch_plugin.hpp"
 #include "devices/cpu/cpu_plugin.hpp"
+#include "devices/multi/multi_plugin.hpp"
 #include "devices/ref/ref_plugin.hpp"
 #include "frontend/onnx_reader.hpp"
 #include "sluice/dev/plugin.hpp"
 
 namespace sluice {
 
-// Thread-safety: plugins_ is guarded by mutex_; plugins are thread-safe themselves.
+// Thread-safety: plugins and order are guarded by mutex; plugins are thread-safe themselves.
 struct Core::Impl {
   mutable std::mutex mutex;
   std::map<std::string, std::shared_ptr<dev::IPlugin>> plugins;
+  std::vector<std::string> order;  // the names in registration order
 
   std::shared_ptr<dev::IPlugin> plugin_for(const std::string& device) const {
     // "NAME", "NAME:options" or "NAME(options)" select plugin NAME.
@@ -35,6 +37,8 @@ Core::Core() : impl_(std::make_unique<Impl>()) {
   register_plugin(cpu::make_cpu_plugin());
   register_plugin(ref::make_ref_plugin());
   register_plugin(batch::make_batch_plugin());
+  register_plugin(multi::make_multi_plugin());
+  register_plugin(multi::make_auto_plugin());
 }
 
 Core::~Core() = default;
@@ -87,7 +91,10 @@ bool supports(const dev::IPlugin& plugin, const std::string& name) {
 // PERFORMANCE_HINT_NUM_REQUESTS), and the model has a usable batch dimension; else 0 (not batched).
 int64_t implicit_batch(const dev::IPlugin& plugin, const Model& model, const std::string& device,
                        const AnyMap& properties) {
-  if (device != plugin.device_name() || plugin.device_name() == "BATCH") return 0;
+  if (device != plugin.device_name() || plugin.device_name() == "BATCH" || plugin.device_name() == "MULTI" ||
+      plugin.device_name() == "AUTO") {
+    return 0;
+  }
   const Any hint = effective_property(plugin, properties, "PERFORMANCE_HINT");
   const Any allow = effective_property(plugin, properties, "ALLOW_AUTO_BATCHING");
   if (hint.empty() || hint.as<PerformanceMode>() != PerformanceMode::THROUGHPUT) return 0;
@@ -148,9 +155,7 @@ CompiledModel Core::compile_model(const std::string& model_path, const std::stri
 
 std::vector<std::string> Core::available_devices() const {
   std::lock_guard lock(impl_->mutex);
-  std::vector<std::string> names;
-  for (const auto& [name, plugin] : impl_->plugins) names.push_back(name);
-  return names;
+  return impl_->order;
 }
 
 Any Core::get_property(const std::string& device, const std::string& name) const {
@@ -159,6 +164,10 @@ Any Core::get_property(const std::string& device, const std::string& name) const
 
 void Core::set_property(const std::string& device, const AnyMap& properties) {
   impl_->plugin_for(device)->set_property(properties);
+}
+
+std::shared_ptr<dev::IPlugin> dev::plugin_of(const Core& core, const std::string& device) {
+  return core.impl_->plugin_for(device);
 }
 
 void Core::register_plugin(std::shared_ptr<dev::IPlugin> plugin) {
@@ -170,6 +179,7 @@ void Core::register_plugin(std::shared_ptr<dev::IPlugin> plugin) {
   SLUICE_CHECK(!impl_->plugins.count(name), "register_plugin: device '", name, "' is already registered");
   plugin->set_core(this);
   impl_->plugins[name] = std::move(plugin);
+  impl_->order.push_back(name);
 }
 
 }  // namespace sluice

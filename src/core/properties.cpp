@@ -160,6 +160,11 @@ const std::vector<PropertyInfo>& property_table() {
       {"OPTIMAL_BATCH_SIZE", Kind::positive_integer, true, {}},
       {"AUTO_BATCH_FULL_BATCHES", Kind::non_negative_integer, true, {}},
       {"AUTO_BATCH_TIMED_OUT", Kind::non_negative_integer, true, {}},
+      {"MULTI_DEVICE_PRIORITIES", Kind::string_list, false, {}},
+      {"ENABLE_STARTUP_FALLBACK", Kind::boolean, false, {}},
+      {"ENABLE_RUNTIME_FALLBACK", Kind::boolean, false, {}},
+      {"SERVED_REQUESTS", Kind::string_list, true, {}},
+      {"DROPPED_DEVICES", Kind::string_list, true, {}},
   };
   return table;
 }

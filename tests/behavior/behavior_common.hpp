@@ -22,9 +22,11 @@ namespace sluice::behavior {
 using namespace std::chrono_literals;
 
 // Every test of the suite runs once per device of this list. BATCH gathers 4 requests: tests with fewer
-// requests in flight exercise its timeout, the others its full batches.
+// requests in flight exercise its timeout, the others its full batches. MULTI balances over CPU and REF;
+// AUTO (LATENCY) chooses the CPU.
 inline const std::vector<std::string>& devices() {
-  static const std::vector<std::string> list = {"REF", "CPU", "BATCH:CPU(4)", "BATCH:REF(4)"};
+  static const std::vector<std::string> list = {"REF",          "CPU",           "BATCH:CPU(4)",
+                                                "BATCH:REF(4)", "MULTI:CPU,REF", "AUTO"};
   return list;
 }
 
@@ -256,38 +258,60 @@ inline Caught inspect(const std::exception_ptr& error) {
 
 // Holds the only stream of a single-stream compiled model: a request whose callback waits at a gate.
 // Callbacks run on the stream that ran the inference (dev::AsyncInferRequest calls them from the stream
-// thread), so every inference started after this one stays queued until release(). The test must check
-// entered() before relying on it.
+// thread), so every inference started after this one stays queued until release(). On MULTI and AUTO,
+// whose requests are served by a pool of worker requests, it takes every worker (one request each, started
+// together): the first one's callback holds its device's stream, the others wait behind a held stream or
+// hold one themselves, so the next requests wait in the device's queue. The test must check entered()
+// before relying on it.
 class StreamBlocker {
  public:
-  StreamBlocker(const CompiledModel& model, const Tensor& input) : request_(model.create_infer_request()) {
-    request_.set_input_tensor(input);
-    request_.set_callback([this](const std::exception_ptr&) {
-      entered_ = true;
-      gate_.pass();
-    });
-    request_.start_async();
+  StreamBlocker(const CompiledModel& model, const Tensor& input) {
+    const size_t count =
+        pooled(model) ? static_cast<size_t>(model.get_property(props::optimal_number_of_infer_requests)) : 1;
+    requests_.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      InferRequest& r = requests_[i];
+      r = model.create_infer_request();
+      r.set_input_tensor(input);
+      r.set_callback([this, i](const std::exception_ptr&) {
+        if (i == 0) entered_ = true;
+        gate_.pass();
+      });
+    }
+    for (InferRequest& r : requests_) r.start_async();
   }
   ~StreamBlocker() {
     release();
-    try {
-      request_.wait();
-      request_.set_callback({});
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; the tests check results
+    for (InferRequest& r : requests_) {
+      try {
+        r.wait();
+        r.set_callback({});
+      } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw; the tests check results
+      }
     }
   }
   StreamBlocker(const StreamBlocker&) = delete;
   StreamBlocker& operator=(const StreamBlocker&) = delete;
 
-  // Whether the blocking callback is running now (waits for it, bounded).
+  // Whether the first request's blocking callback is running now (waits for it, bounded).
   bool entered() {
     return eventually([&] { return entered_.load(); });
   }
   void release() { gate_.open(); }
-  InferRequest& request() { return request_; }
+  InferRequest& request() { return requests_.front(); }
 
  private:
-  InferRequest request_;
+  // Whether the model's requests are served by a pool of worker requests (MULTI, AUTO).
+  static bool pooled(const CompiledModel& model) {
+    try {
+      model.get_property(props::served_requests);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+
+  std::vector<InferRequest> requests_;
   Gate gate_;
   std::atomic<bool> entered_{false};
 };

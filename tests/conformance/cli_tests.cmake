@@ -259,3 +259,52 @@ sluice_cli_test(bench_sweep_streams_on_batch EXPECT error ARGS bench -d "BATCH:C
                 MATCH "--sweep-streams on BATCH:CPU\\(2\\): a BATCH device's sweep is AUTO_BATCH_TIMEOUT x requests")
 sluice_cli_test(bench_bad_sweep_timeouts EXPECT error ARGS bench -d "BATCH:CPU(2)" --sweep --sweep-timeouts 5,x
                 MATCH "--sweep-timeouts '5,x': 'x' is not a timeout in ms; expected integers >= 0 separated by ','")
+
+# SIM, the benchmark-only simulated accelerator of `sluice bench --sim-device SERVICE_MS[:CONCURRENCY]`
+# (src/tools/sluice/sim_device.hpp): it sleeps the service time instead of computing, and the report says
+# so. Its compiled model reports CONCURRENCY streams and twice as many requests.
+sluice_cli_test(bench_sim_device_json EXPECT success
+                ARGS bench -d SIM --sim-device 2:3 -niter 9 --json ${cli_out}/bench_sim.json
+                MATCH "\ndevice: SIM\nnote: SIM is a simulated accelerator \\(benchmark only: fixed 2 ms service, \
+up to 3 at once, no computation\\): its outputs are zeros and its speed is the service time, not a device's\n\
+.*\n  FULL_DEVICE_NAME: simulated accelerator \\(benchmark only: fixed 2 ms service, up to 3 at once, \
+no computation\\)\n  INFERENCE_NUM_THREADS: 0\n.*\n  NUM_STREAMS: 3\n.*\n  OPTIMAL_NUMBER_OF_INFER_REQUESTS: 6\n\
+.*\nmeasuring: async API, 6 requests, batch 1, 9 iterations\nCount: +9 iterations\n"
+                FILE_MATCH "${cli_out}/bench_sim.json|^\\{\n  \"throughput_fps\": [0-9.e+-]+,\n  \"count\": 9,\n\
+.*\n  \"device\": \"SIM\",\n.*\n  \"batch\": 1,\n  \"simulated_device\": \"SIM: simulated accelerator \
+\\(benchmark only: fixed 2 ms service, up to 3 at once, no computation\\)\",\n  \"seed\": 0,\n"
+                CLEAN ${cli_out}/bench_sim.json)
+# MULTI and AUTO: the requests each device served during the measurement (SERVED_REQUESTS's growth: the
+# warm-up's are left out) and EXECUTION_DEVICES, in the text and the JSON. MULTI over SIM alone must
+# count exactly the measured inferences.
+sluice_cli_test(bench_multi_served_exact EXPECT success
+                ARGS bench -d "MULTI:SIM(3)" --sim-device 1:2 -niter 12 --json ${cli_out}/bench_multi_sim.json
+                MATCH "\nmeasuring: async API, 3 requests, batch 1, 12 iterations\nCount: +12 iterations\n.*\
+\nServed requests per device \\(measured inferences, SERVED_REQUESTS\\):\n    SIM: 12 \\(100.0%\\)\n\
+Execution devices: SIM \\(EXECUTION_DEVICES\\)\n"
+                FILE_MATCH "${cli_out}/bench_multi_sim.json|\n  \"batch\": 1,\n  \"served_requests\": \\{\n\
+    \"SIM\": 12\n  \\},\n  \"execution_devices\": \\[\n    \"SIM\"\n  \\],\n  \"simulated_device\": \"SIM: [^\"]+\",\n"
+                CLEAN ${cli_out}/bench_multi_sim.json)
+sluice_cli_test(bench_multi_cpu_sim EXPECT success
+                ARGS bench -d "MULTI:CPU,SIM" --sim-device 2:2 -niter 40 --json ${cli_out}/bench_multi.json
+                MATCH "\nCount: +40 iterations\n.*\nServed requests per device \\(measured inferences, \
+SERVED_REQUESTS\\):\n    CPU: +[0-9]+ \\([0-9.]+%\\)\n    SIM: +[0-9]+ \\([0-9.]+%\\)\n\
+Execution devices: CPU, SIM \\(EXECUTION_DEVICES\\)\n"
+                FILE_MATCH "${cli_out}/bench_multi.json|\n  \"device\": \"MULTI:CPU,SIM\",\n.*\
+\n  \"served_requests\": \\{\n    \"CPU\": [0-9]+,\n    \"SIM\": [0-9]+\n  \\},\n\
+  \"execution_devices\": \\[\n    \"CPU\",\n    \"SIM\"\n  \\],\n"
+                CLEAN ${cli_out}/bench_multi.json)
+sluice_cli_test(bench_auto_cumulative_served EXPECT success
+                ARGS bench -d "AUTO:CPU,SIM" --sim-device 2:2 -hint cumulative_throughput -niter 20
+                MATCH "\nServed requests per device \\(measured inferences, SERVED_REQUESTS\\):\n\
+    CPU: +[0-9]+ \\([0-9.]+%\\)\n    SIM: +[0-9]+ \\([0-9.]+%\\)\nExecution devices: CPU, SIM \\(EXECUTION_DEVICES\\)\n")
+# A device that reports no SERVED_REQUESTS (every one but MULTI and AUTO) prints no per-device block.
+sluice_cli_test(bench_no_served_block EXPECT success ARGS bench -d CPU -niter 2
+                MATCH "\nThroughput: [^\n]+\nPeak RSS: +[0-9]+ kB\n$")
+sluice_cli_test(bench_sim_without_flag EXPECT error ARGS bench -d "MULTI:CPU,SIM(2)" -niter 1
+                MATCH "-d MULTI:CPU,SIM\\(2\\): SIM, the simulated accelerator, exists only with --sim-device \
+SERVICE_MS\\[:CONCURRENCY\\]")
+sluice_cli_test(bench_bad_sim_concurrency EXPECT error ARGS bench -d SIM --sim-device 5:0
+                MATCH "--sim-device '5:0': '0' is not a concurrency: expected SERVICE_MS\\[:CONCURRENCY\\]")
+sluice_cli_test(bench_bad_sim_service EXPECT error ARGS bench -d SIM --sim-device fast
+                MATCH "--sim-device 'fast': 'fast' is not a service time: expected SERVICE_MS\\[:CONCURRENCY\\]")

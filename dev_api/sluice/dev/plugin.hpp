@@ -79,6 +79,10 @@ class IPlugin {
   const Core* core_ = nullptr;
 };
 
+// The plugin a core uses for a device name ("CPU"; "NAME:..." selects NAME). Throws for an unknown one. For
+// virtual devices that must keep using a device after the application may have destroyed the core.
+std::shared_ptr<IPlugin> plugin_of(const Core& core, const std::string& device);
+
 // The graph behind a model (devices compile from it; it must not be modified: clone it first).
 const graph::Graph& graph_of(const Model& model);
 // A model around a graph (takes ownership; infers shapes and computes the ports).

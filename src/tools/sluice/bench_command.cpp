@@ -30,6 +30,7 @@
 #include "tools/sluice/commands.hpp"
 #include "tools/sluice/default_model.hpp"
 #include "tools/sluice/profile_table.hpp"
+#include "tools/sluice/sim_device.hpp"
 #include "tools/sluice/tensor_text.hpp"
 #include "tools/sluice/tool_util.hpp"
 
@@ -74,8 +75,26 @@ std::vector<std::string> parse_hints(const BenchOptions& options) {
   return hints;
 }
 
+// Whether the device string names SIM: "SIM", or an entry of a list ("MULTI:CPU,SIM(4)", "AUTO:SIM").
+bool names_sim_device(const std::string& device) {
+  size_t pos = 0;
+  while (pos <= device.size()) {
+    const size_t end = std::min(device.find_first_of(":,(", pos), device.size());
+    if (device.compare(pos, end - pos, sim_device_name) == 0) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 // Combinations of options that cannot mean anything, refused before anything is read or measured.
 void check_options(const BenchOptions& options, const std::vector<std::string>& hints) {
+  if (options.sim_device.empty()) {
+    SLUICE_CHECK(!names_sim_device(options.device), "-d ", options.device,
+                 ": SIM, the simulated accelerator, exists only with --sim-device SERVICE_MS[:CONCURRENCY], "
+                 "e.g. --sim-device 5:4");
+  } else {
+    parse_sim_device(options.sim_device);  // throws for a bad value, before the model is read
+  }
   if (options.sweep) {
     SLUICE_CHECK(
         options.nstreams.empty(), "-nstreams ", options.nstreams,
@@ -294,6 +313,56 @@ std::pair<int64_t, int64_t> read_counters(const CompiledModel& compiled) {
 // A counter's growth from `before` to `after`; -1 where either was not reported.
 int64_t growth(int64_t before, int64_t after) { return before >= 0 && after >= 0 ? after - before : -1; }
 
+using ServedCounts = std::vector<std::pair<std::string, int64_t>>;
+
+// SERVED_REQUESTS ("CPU:120" entries) as (device, count) pairs in the model's order, or nothing where the
+// compiled model does not report it (every device but MULTI and AUTO).
+std::optional<ServedCounts> read_served(const CompiledModel& compiled) {
+  std::vector<std::string> entries;
+  try {
+    entries = compiled.get_property(props::served_requests);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  ServedCounts counts;
+  for (const std::string& entry : entries) {
+    const size_t colon = entry.rfind(':');
+    size_t used = 0;
+    int64_t count = -1;
+    try {
+      if (colon != std::string::npos) count = std::stoll(entry.substr(colon + 1), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    SLUICE_CHECK(colon != std::string::npos && used > 0 && colon + 1 + used == entry.size() && count >= 0,
+                 "SERVED_REQUESTS entry '", entry, "': expected DEVICE:COUNT, e.g. CPU:120");
+    counts.emplace_back(entry.substr(0, colon), count);
+  }
+  return counts;
+}
+
+// The requests each device served between two readings, in the order of `after` (a device that joined
+// in between, as AUTO's preferred one after its background compile, counts from 0).
+ServedCounts served_growth(const ServedCounts& before, const ServedCounts& after) {
+  ServedCounts grown;
+  for (const auto& [device, count] : after) {
+    int64_t start = 0;
+    for (const auto& [old_device, old_count] : before) {
+      if (old_device == device) start = old_count;
+    }
+    grown.emplace_back(device, count - start);
+  }
+  return grown;
+}
+
+std::vector<std::string> execution_devices(const CompiledModel& compiled) {
+  try {
+    return compiled.get_property(props::execution_devices);
+  } catch (const Error&) {
+    return {};
+  }
+}
+
 int64_t peak_rss_kb() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -319,6 +388,12 @@ std::string hint_name(const std::string& hint) {
 
 BenchSession::BenchSession(const BenchOptions& options, const StopCondition& stop)
     : options(options), stop(stop), progress(isatty(STDOUT_FILENO) == 1) {
+  // SIM first, so that choose_device and the model's compile see it like any device.
+  if (!options.sim_device.empty()) {
+    const SimDeviceConfig sim = parse_sim_device(options.sim_device);
+    core.register_plugin(make_sim_plugin(sim));
+    sim_description = sim_device_description(sim);
+  }
   device = choose_device(core, options.device);
   model_name = options.model_path.empty() ? built_in_model : options.model_path;
   const BenchClock::time_point start = BenchClock::now();
@@ -351,6 +426,9 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
   report.label = plan.label;
   report.seed = options.seed;
   report.read_ms = session.read_ms;
+  if (!session.sim_description.empty()) {
+    report.simulated_device = std::string(sim_device_name) + ": " + session.sim_description;
+  }
 
   const int64_t batch = plan.batch > 0 ? plan.batch : options.batch;
   CompiledModel compiled = compile_for(session, plan, &report.compile_ms);
@@ -412,12 +490,19 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
   // The counters before measuring, so that the report counts the measured inferences only.
   const std::pair<int64_t, int64_t> before =
       report.auto_batch ? read_counters(compiled) : std::pair<int64_t, int64_t>{-1, -1};
+  const std::optional<ServedCounts> served_before = read_served(compiled);
   Measurement measurement = async ? measure_async(requests, session.stop, session.progress)
                                   : measure_sync(requests, session.stop, session.progress);
   if (report.auto_batch) {
     const std::pair<int64_t, int64_t> after = read_counters(compiled);
     report.auto_batch->full_batches = growth(before.first, after.first);
     report.auto_batch->timed_out = growth(before.second, after.second);
+  }
+  if (served_before) {
+    // Read after every chain has ended: a device counts a request before its callback runs, so the
+    // counts add up to the measured inferences.
+    const std::optional<ServedCounts> served_after = read_served(compiled);
+    report.multi = MultiDeviceInfo{execution_devices(compiled), served_growth(*served_before, *served_after)};
   }
   report.count = static_cast<int64_t>(measurement.latencies_ms.size());
   report.duration_ms = measurement.duration_ms;
@@ -444,6 +529,10 @@ int run_bench_command(const BenchOptions& options) {
 
   BenchSession session(options, stop_condition(options));
   std::cout << "model: " << session.model_name << "\ndevice: " << session.device << '\n';
+  if (!session.sim_description.empty()) {
+    std::cout << "note: SIM is a " << session.sim_description
+              << ": its outputs are zeros and its speed is the service time, not a device's\n";
+  }
   std::cout << std::fixed << std::setprecision(2) << "read model: " << session.read_ms << " ms\n";
   if (options.hint.empty()) {
     std::cout << "note: -hint not given: PERFORMANCE_HINT " << hint_name(hints.front())

@@ -70,6 +70,29 @@ void print_results(std::ostream& out, const BenchReport& report) {
     out << "    Timed out:     " << known(info.timed_out)
         << " requests, run unbatched (AUTO_BATCH_TIMED_OUT)\n";
   }
+  if (report.multi) {
+    const MultiDeviceInfo& info = *report.multi;
+    int64_t total = 0;
+    size_t width = 0;
+    for (const auto& [device, count] : info.served) {
+      total += count;
+      width = std::max(width, device.size());
+    }
+    out << "Served requests per device (measured inferences, SERVED_REQUESTS):\n";
+    for (const auto& [device, count] : info.served) {
+      out << "    " << device << ":" << std::string(width - device.size() + 1, ' ') << count;
+      if (total > 0) {
+        out << " (" << std::setprecision(1) << 100.0 * static_cast<double>(count) / static_cast<double>(total)
+            << "%)" << std::setprecision(2);
+      }
+      out << '\n';
+    }
+    out << "Execution devices: ";
+    for (size_t i = 0; i < info.execution_devices.size(); ++i) {
+      out << (i > 0 ? ", " : "") << info.execution_devices[i];
+    }
+    out << " (EXECUTION_DEVICES)\n";
+  }
   out.copyfmt(state);
 }
 
@@ -163,6 +186,13 @@ nlohmann::ordered_json to_json(const BenchReport& report) {
                           {"full_batches", info.full_batches},
                           {"timed_out", info.timed_out}};
   }
+  if (report.multi) {
+    nlohmann::ordered_json served = nlohmann::ordered_json::object();
+    for (const auto& [device, count] : report.multi->served) served[device] = count;
+    json["served_requests"] = served;  // of the measured inferences
+    json["execution_devices"] = report.multi->execution_devices;
+  }
+  if (!report.simulated_device.empty()) json["simulated_device"] = report.simulated_device;
   json["seed"] = report.seed;
   nlohmann::ordered_json inputs = nlohmann::ordered_json::array();
   for (const PortInfo& port : report.inputs) {

@@ -38,6 +38,14 @@ struct AutoBatchInfo {
   int64_t timed_out = -1;     // AUTO_BATCH_TIMED_OUT
 };
 
+// A MULTI or AUTO compiled model's devices (it reports SERVED_REQUESTS): EXECUTION_DEVICES after the
+// measurement, and the requests each device completed during it (SERVED_REQUESTS's growth, so that the
+// warm-up is left out; the counts add up to the measured inferences), in the device's order.
+struct MultiDeviceInfo {
+  std::vector<std::string> execution_devices;
+  std::vector<std::pair<std::string, int64_t>> served;
+};
+
 // Everything one `sluice bench` run measured, with what it ran.
 struct BenchReport {
   std::string model;     // the path, or "(built-in default model)"
@@ -61,6 +69,10 @@ struct BenchReport {
   std::vector<std::pair<std::string, std::string>> properties;
   int64_t peak_rss_kb = 0;                  // the process's peak resident set size at the end (getrusage)
   std::optional<AutoBatchInfo> auto_batch;  // a batching compiled model only (it has the counters)
+  std::optional<MultiDeviceInfo> multi;     // a MULTI/AUTO compiled model only (it has SERVED_REQUESTS)
+  // --sim-device: what the simulated device SIM is (its FULL_DEVICE_NAME), said in the report because its
+  // results are not computed; empty when SIM is not registered.
+  std::string simulated_device;
   std::string error;  // --sweep: why this configuration could not be measured (then nothing was)
 
   // A resolved property's value as text, or "?" when the device has no such property.
@@ -72,7 +84,7 @@ struct BenchReport {
 std::string format_ms(double ms);
 
 // The benchmark_app-like results block: Count, Duration, Latency (median ... p99), Throughput, peak RSS,
-// and a batching compiled model's batch, timeout and counters.
+// a batching compiled model's batch, timeout and counters, and a MULTI/AUTO model's requests per device.
 void print_results(std::ostream& out, const BenchReport& report);
 // The side-by-side table of runs under different hints: hint, NUM_STREAMS, INFERENCE_NUM_THREADS,
 // requests, FPS, median, p90 and p99 latency.

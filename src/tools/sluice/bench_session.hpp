@@ -36,6 +36,9 @@ struct BenchSession {
   double read_ms = 0;
   bool progress = false;    // draw the progress bar (stdout is a terminal)
   bool shape_notes = true;  // print the notes on dynamic dimensions (once)
+  // --sim-device: SIM's FULL_DEVICE_NAME, "simulated accelerator (...)" (SIM is registered with `core`);
+  // else empty.
+  std::string sim_description;
 };
 
 // How much a run prints: everything (a normal run), or nothing but its one result line (a sweep).

@@ -59,6 +59,9 @@ struct BenchOptions {
   std::string sweep_streams;   // empty: 1, 2, 4, ... up to the cores, and 2x cores
   std::string sweep_timeouts;  // BATCH device: AUTO_BATCH_TIMEOUT values (ms); empty: 1,5,20,100
   std::string sweep_html = "sluice-sweep.html";  // the sweep's HTML report
+  // --sim-device: empty: not given; else "SERVICE_MS[:CONCURRENCY]", and the benchmark-only simulated
+  // accelerator SIM is registered (sim_device.hpp), usable as -d SIM or in MULTI:CPU,SIM
+  std::string sim_device;
 };
 int run_bench_command(const BenchOptions& options);
 

@@ -172,6 +172,12 @@ void add_bench_options(CLI::App& app, BenchOptions& options) {
   app.add_option("--sweep-html", options.sweep_html, "--sweep: the HTML report to write")
       ->type_name("FILE")
       ->default_val("sluice-sweep.html");
+  app.add_option(
+         "--sim-device", options.sim_device,
+         "register SIM, a simulated accelerator for benchmarking MULTI/AUTO (benchmark only: it does "
+         "not compute, its outputs are zeros): each inference ends SERVICE_MS after it starts, up to "
+         "CONCURRENCY (default 1) at once, without using the CPU; e.g. --sim-device 5:4 -d MULTI:CPU,SIM")
+      ->type_name("SERVICE_MS[:CONCURRENCY]");
 }
 
 void add_conformance_options(CLI::App& app, ConformanceOptions& options) {
