@@ -67,6 +67,11 @@ uint64_t AsyncRequestBase::start(bool notify, bool hand_over) {
 
 void AsyncRequestBase::start_async() { start(true, true); }
 
+bool AsyncRequestBase::calls_back() const {
+  std::lock_guard lock(mutex_);
+  return notify_ && callback_;
+}
+
 void AsyncRequestBase::infer() {
   const bool here = must_run_in_place();
   const uint64_t generation = start(false, !here);

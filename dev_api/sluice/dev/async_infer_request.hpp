@@ -59,6 +59,9 @@ class AsyncRequestBase : public IInferRequest, public std::enable_shared_from_th
   void finish(uint64_t generation, std::exception_ptr error);
   // Throws unless the request may be used by the application now (idle, or inside its callback).
   void check_not_busy(const char* what) const;
+  // Whether the inference in flight will call the callback when it finishes (started by start_async, with
+  // a callback set).
+  bool calls_back() const;
 
  private:
   enum class State {

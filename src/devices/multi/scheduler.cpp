@@ -184,14 +184,20 @@ void Scheduler::on_done(Worker& worker, std::exception_ptr error) {
     }
   }
   if (retry_on) dispatch(*retry_on, user);
-  if (!retry) {
-    error = user->collect(error, worker.request);
-    slot.served.fetch_add(1, std::memory_order_relaxed);
-    const CallbackWorker outer = callback_worker;
-    callback_worker = {this, &worker};
+  if (retry) return release(worker);
+  error = user->collect(error, worker.request);
+  slot.served.fetch_add(1, std::memory_order_relaxed);
+  if (!user->calls_back()) {
+    // No application code will run on this thread: the worker is free before wait() returns, so that an
+    // application that runs one request at a time stays on the first device.
+    release(worker);
     user->finish_inference(generation, error);
-    callback_worker = outer;
+    return;
   }
+  const CallbackWorker outer = callback_worker;
+  callback_worker = {this, &worker};
+  user->finish_inference(generation, error);
+  callback_worker = outer;
   release(worker);
 }
 

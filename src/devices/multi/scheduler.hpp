@@ -108,6 +108,7 @@ class MultiInferRequest final : public dev::AsyncRequestBase {
   Tensor get_tensor(bool is_input, size_t index) const override;
   std::vector<ProfilingInfo> get_profiling_info() const override;
 
+  using AsyncRequestBase::calls_back;
   // For the scheduler, while the request runs. begin_once(): the base's begin() on the first attempt of
   // an inference (the retries of runtime fallback run in the same generation); returns the generation.
   uint64_t begin_once();
