@@ -105,6 +105,11 @@ inline constexpr Property<std::vector<std::string>, Access::read_only> device_ca
 // has its own, whatever the number of requests).
 inline constexpr Property<int64_t, Access::read_only> weights_bytes{"WEIGHTS_BYTES"};
 inline constexpr Property<int64_t, Access::read_only> arena_bytes{"ARENA_BYTES"};
+// The CPU device's kernel per node of a compiled model's execution plan (the latest one used; a model with
+// static input shapes is planned at compile, others at their first inference): "NODE (OP_TYPE): IMPL", IMPL
+// as the profile's exec type ("ref": the reference-kernel fallback). Nodes as planned: after fusion
+// (sluice FusedConv, FusedMatMul) and constant folding. Empty before the first plan.
+inline constexpr Property<std::vector<std::string>, Access::read_only> execution_kernels{"EXECUTION_KERNELS"};
 // Automatic batching (the BATCH device, docs/batching.md). ALLOW_AUTO_BATCHING (default YES): a
 // THROUGHPUT compile on a device whose OPTIMAL_BATCH_SIZE for the model is above 1 goes through BATCH.
 // AUTO_BATCH_TIMEOUT: milliseconds a partial batch waits for more requests before they run unbatched.

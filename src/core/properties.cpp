@@ -154,6 +154,7 @@ const std::vector<PropertyInfo>& property_table() {
       {"OPTIMIZATION_CAPABILITIES", Kind::string_list, true, {}},
       {"WEIGHTS_BYTES", Kind::non_negative_integer, true, {}},
       {"ARENA_BYTES", Kind::non_negative_integer, true, {}},
+      {"EXECUTION_KERNELS", Kind::string_list, true, {}},
       {"ALLOW_AUTO_BATCHING", Kind::boolean, false, {}},
       {"AUTO_BATCH_TIMEOUT", Kind::non_negative_integer, false, {}},
       {"LAYOUT", Kind::string_list, false, {}},

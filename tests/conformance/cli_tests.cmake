@@ -72,6 +72,35 @@ sluice_cli_test(no_subcommand EXPECT error ARGS "" MATCH "subcommand")
 sluice_cli_test(info EXPECT success ARGS info ${cli_data}/add.onnx
                 MATCH "x: f32 \\[2,3\\].*out/sum: f32 \\[2,3\\].*1 Add")
 sluice_cli_test(devices EXPECT success ARGS devices MATCH "REF\n  FULL_DEVICE_NAME: ")
+# sluice info's kernels per device (the CPU's EXECUTION_KERNELS; REF: the reference interpreter). Kernel
+# names are not matched where they depend on the machine's ISA.
+sluice_cli_test(info_kernels_default EXPECT success ARGS info
+                MATCH "\nCPU: [0-9]+ planned nodes, [0-9]+ native, 0 on the reference kernel \\(fallback\\)\n\
+[^\n]*operator  nodes  native  fallback  kernels\n +FusedConv +26 +26 +0  [^\n]+\n.*\n\
+REF: reference interpreter, every operator native[^\n]*\n[^\n]*\n +Conv +26 +26 +0  ref\n")
+sluice_cli_test(info_kernels_dynamic EXPECT success ARGS info ${cli_data}/dyn_add.onnx -s x=4,3 -d CPU
+                MATCH "note: input 'y' \\[n,3\\] is planned as \\[1,3\\] .*\n\
+ +Add +1 +1 +0  sluice:binary\n$")
+sluice_cli_test(info_kernels_virtual EXPECT success ARGS info ${cli_data}/add.onnx -d BATCH:CPU
+                MATCH "\nBATCH:CPU: does not report its own kernels; it runs on CPU \\(ask those with \
+-d\\)\n$")
+sluice_cli_test(info_kernels_unknown_device EXPECT failure
+                ARGS info ${cli_data}/add.onnx -d NO_SUCH_DEVICE -d REF
+                MATCH "\nNO_SUCH_DEVICE: cannot compile the model: [^\n]*NO_SUCH_DEVICE.*\n\
+REF: reference interpreter")
+sluice_cli_test(info_shape_unknown_input EXPECT error ARGS info ${cli_data}/add.onnx -s z=1
+                MATCH "-s: the model has no input 'z' \\(inputs: 'x', 'y'\\)")
+# Ops the CPU has no kernel for run on the reference kernel, as do If/Loop/Scan (their bodies with them).
+if(EXISTS ${SLUICE_ONNX_TESTS_DIR}/test_cumsum_1d AND EXISTS ${SLUICE_ONNX_TESTS_DIR}/test_if)
+  sluice_cli_test(info_kernels_fallback EXPECT success
+                  ARGS info ${SLUICE_ONNX_TESTS_DIR}/test_cumsum_1d/model.onnx -d CPU -d REF
+                  MATCH "\nCPU: 1 planned nodes, 0 native, 1 on the reference kernel \\(fallback\\)\n\
+ +operator  nodes  native  fallback  kernels\n +CumSum +1 +0 +1  ref\n\
+REF: reference interpreter[^\n]*\n[^\n]*\n +CumSum +1 +1 +0  ref\n$")
+  sluice_cli_test(info_kernels_subgraph EXPECT success
+                  ARGS info ${SLUICE_ONNX_TESTS_DIR}/test_if/model.onnx -d CPU
+                  MATCH "\n +If +1 +0 +1  ref\n$")
+endif()
 
 # The conformance runner on cli/cases, a miniature suite made to pass, fail and skip in known ways.
 set(cases ${cli_data}/cases)

@@ -75,6 +75,30 @@ int count_type(const std::vector<ProfilingInfo>& profile, const std::string& typ
 
 // A random conv block: Conv -> BatchNormalization -> activation -> (+ residual) -> activation, as the
 // fusions see it in CNNs.
+// EXECUTION_KERNELS lists each planned node's kernel: CumSum has no CPU kernel and falls back to the
+// reference one; Relu runs on the CPU's own. A dynamic model is planned at its first inference.
+TEST(CpuDevice, ExecutionKernelsNameTheFallback) {
+  Builder b;
+  auto* x = b.input("x", PartialShape({Dimension(), 8}));
+  auto* y = b.node("CumSum", {b.node("Relu", {x}), b.constant(Tensor::scalar<int64_t>(1))});
+  const Model model = b.finish({y});
+  Core core;
+  CompiledModel compiled = core.compile_model(model, "CPU");
+  EXPECT_TRUE(compiled.get_property(props::execution_kernels).empty());  // nothing planned yet
+  InferRequest r = compiled.create_infer_request();
+  r.set_input_tensor(Tensor(ElementType::f32, {2, 8}));
+  r.infer();
+  const auto kernels = compiled.get_property(props::execution_kernels);
+  ASSERT_EQ(kernels.size(), 2u) << ::testing::PrintToString(kernels);
+  bool cumsum_ref = false, relu_native = false;
+  for (const auto& k : kernels) {
+    if (k.find("(CumSum): ref") != std::string::npos) cumsum_ref = true;
+    if (k.find("(Relu): ") != std::string::npos && k.find(": ref") == std::string::npos) relu_native = true;
+  }
+  EXPECT_TRUE(cumsum_ref) << ::testing::PrintToString(kernels);
+  EXPECT_TRUE(relu_native) << ::testing::PrintToString(kernels);
+}
+
 TEST(CpuDevice, RandomConvBlocksMatchReference) {
   const std::vector<std::string> activations = {
       "", "Relu", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish", "Clip", "Elu", "SiLU"};

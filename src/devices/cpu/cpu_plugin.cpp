@@ -83,6 +83,7 @@ dev::PropertyStore default_properties() {
                                              {"OPTIMIZATION_CAPABILITIES", capabilities()},
                                              {"WEIGHTS_BYTES", int64_t{0}},
                                              {"ARENA_BYTES", int64_t{0}},
+                                             {"EXECUTION_KERNELS", std::vector<std::string>{}},
                                          });
 }
 
@@ -160,6 +161,7 @@ class CpuCompiledModel : public dev::ICompiledModel, public std::enable_shared_f
   Any get_property(const std::string& name) const override {
     if (name == "WEIGHTS_BYTES") return static_cast<int64_t>(executor_.weight_bytes());
     if (name == "ARENA_BYTES") return static_cast<int64_t>(executor_.arena_bytes());
+    if (name == "EXECUTION_KERNELS") return executor_.execution_kernels();
     return properties_.get(name);
   }
 

@@ -700,6 +700,16 @@ size_t Executor::arena_bytes() const {
   return most;
 }
 
+std::vector<std::string> Executor::execution_kernels() const {
+  std::lock_guard lock(cache_mutex_);
+  std::vector<std::string> kernels;
+  if (lru_.empty()) return kernels;
+  for (const Step& step : plans_.at(lru_.front())->steps) {
+    if (step.node) kernels.push_back(step.name + " (" + step.op_type + "): " + step.kernel->impl_name());
+  }
+  return kernels;
+}
+
 void apply_thread_config(const ThreadConfig& threads) {
   const int n = std::clamp(threads.num_threads, 1, omp_get_thread_limit());
   omp_set_num_threads(n);

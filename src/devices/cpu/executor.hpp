@@ -84,6 +84,10 @@ class Executor {
   size_t weight_bytes() const { return weights_.bytes(); }
   // The largest arena of the cached plans (bytes per request).
   size_t arena_bytes() const;
+  // The kernel of each planned node of the most recently used plan, "NODE (OP_TYPE): IMPL" in step order
+  // (IMPL as the profile's exec type: "ref" is the reference-kernel fallback); inserted reorders and
+  // copies are left out. Empty before the first plan.
+  std::vector<std::string> execution_kernels() const;
 
  private:
   std::shared_ptr<const Plan> make_plan(const std::vector<Shape>& input_shapes) const;

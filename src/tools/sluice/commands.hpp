@@ -11,9 +11,12 @@ namespace sluice::tool {
 // `sluice devices`: every available device with its name and supported properties.
 int run_devices_command();
 
-// `sluice info MODEL`: ports, opsets, operator histogram and unsupported operators.
+// `sluice info [MODEL] [-d DEV]... [-s NAME=DIMS]...`: ports, opsets, operator histogram, unsupported
+// operators, and per device the kernel of each planned node by operator type: native or fallback.
 struct InfoOptions {
-  std::string model_path;
+  std::string model_path;            // empty: the built-in default model
+  std::vector<std::string> devices;  // empty: CPU and REF (those available)
+  std::vector<std::string> shapes;   // "NAME=DIMS" for dynamic inputs (other dynamic dims: 1)
 };
 int run_info_command(const InfoOptions& options);
 

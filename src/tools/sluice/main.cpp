@@ -23,7 +23,14 @@ using sluice::tool::InfoOptions;
 using sluice::tool::RunOptions;
 
 void add_info_options(CLI::App& app, InfoOptions& options) {
-  app.add_option("MODEL", options.model_path, "the ONNX model file")->required();
+  app.add_option("MODEL", options.model_path, "the ONNX model file (default: the built-in model)");
+  app.add_option("-d,--device", options.devices,
+                 "a device whose kernel per operator to show, repeatable (default: CPU and REF); not "
+                 "comma-separated, as MULTI:CPU,REF is one device")
+      ->type_name("DEV");
+  app.add_option("-s,--shape", options.shapes,
+                 "NAME=DIMS: the shape to plan a dynamic input with (dynamic dimensions not given: 1)")
+      ->type_name("NAME=DIMS");
 }
 
 void add_run_options(CLI::App& app, RunOptions& options) {
@@ -209,7 +216,10 @@ int run_main(int argc, char** argv) {
   app.require_subcommand(1, 1);
   app.add_subcommand("devices", "list the available devices with their properties");
   InfoOptions info;
-  add_info_options(*app.add_subcommand("info", "show a model's inputs, outputs and operators"), info);
+  add_info_options(
+      *app.add_subcommand(
+          "info", "show a model's inputs, outputs and operators, and which each device runs natively"),
+      info);
   RunOptions run;
   add_run_options(*app.add_subcommand("run", "run one inference of a model and summarize the outputs"), run);
   BenchOptions bench;
