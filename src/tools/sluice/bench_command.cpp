@@ -482,6 +482,9 @@ BenchReport run_once(BenchSession& session, const RunPlan& plan, Verbosity verbo
   if (full) {
     std::cout << "first inference (warm-up): " << std::fixed << std::setprecision(2)
               << report.first_inference_ms << " ms"
+              << (report.auto_batch && report.auto_batch->batch > 1
+                      ? " (a request alone: it waited out AUTO_BATCH_TIMEOUT)"
+                      : "")
               << (requests.size() > 1 ? ", then one per request at once" : "") << '\n';
     std::cout << "measuring: " << report.api << " API, " << plural(report.requests, "request", "requests")
               << ", batch " << report.batch << ", " << describe(session.stop) << std::endl;
