@@ -20,11 +20,27 @@ void check_port_tensor(const PortInfo& port, const char* kind, const Tensor& ten
                to_string(tensor.shape()), "; expected ", port.shape.to_string());
 }
 
-void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& tensor) {
-  const auto& ports = is_input ? inputs_ : outputs_;
+const PortInfo& port_at(const std::vector<PortInfo>& ports, bool is_input, size_t index) {
   SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
                "; index ", index, " is out of range");
-  check_port_tensor(ports[index], is_input ? "input" : "output", tensor);
+  return ports[index];
+}
+
+void throw_missing_input(const PortInfo& port) {
+  throw_error("input '", port.name,
+              "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
+}
+
+Tensor allocate_port_tensor(const PortInfo& port, bool is_input) {
+  SLUICE_CHECK(port.shape.is_static(), is_input ? "input '" : "output '", port.name, "' has dynamic shape ",
+               port.shape.to_string(),
+               is_input ? ": set a tensor with set_tensor first" : ": run an inference first");
+  return Tensor(port.type, port.shape.to_shape());
+}
+
+void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& tensor) {
+  check_port_tensor(port_at(is_input ? inputs_ : outputs_, is_input, index), is_input ? "input" : "output",
+                    tensor);
   if (is_input) {
     input_tensors_[index] = tensor;
   } else {
@@ -34,24 +50,15 @@ void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& ten
 }
 
 Tensor InferRequestBase::get_tensor(bool is_input, size_t index) const {
-  const auto& ports = is_input ? inputs_ : outputs_;
-  SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
-               "; index ", index, " is out of range");
+  const PortInfo& port = port_at(is_input ? inputs_ : outputs_, is_input, index);
   auto& tensors = is_input ? input_tensors_ : output_tensors_;
-  if (tensors[index].empty()) {
-    const PortInfo& port = ports[index];
-    SLUICE_CHECK(port.shape.is_static(), is_input ? "input '" : "output '", port.name, "' has dynamic shape ",
-                 port.shape.to_string(),
-                 is_input ? ": set a tensor with set_tensor first" : ": run an inference first");
-    tensors[index] = Tensor(port.type, port.shape.to_shape());
-  }
+  if (tensors[index].empty()) tensors[index] = allocate_port_tensor(port, is_input);
   return tensors[index];
 }
 
 void InferRequestBase::check_inputs() const {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    SLUICE_CHECK(!input_tensors_[i].empty(), "input '", inputs_[i].name,
-                 "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
+    if (input_tensors_[i].empty()) throw_missing_input(inputs_[i]);
   }
 }
 

@@ -12,6 +12,12 @@ namespace sluice::dev {
 // Throws sluice::Error unless `tensor` fits `port` (`kind`: "input" or "output"): not empty, of the port's
 // element type, of a shape the port accepts.
 void check_port_tensor(const PortInfo& port, const char* kind, const Tensor& tensor);
+// Port `index` of `ports` (the inputs when `is_input`); throws sluice::Error when there is no such port.
+const PortInfo& port_at(const std::vector<PortInfo>& ports, bool is_input, size_t index);
+// Throws sluice::Error saying that input `port` has no tensor (for a start without one).
+[[noreturn]] void throw_missing_input(const PortInfo& port);
+// A new tensor for a port of static shape (get_tensor before any was set); throws for a dynamic shape.
+Tensor allocate_port_tensor(const PortInfo& port, bool is_input);
 
 // Contract: not thread-safe. AsyncInferRequest guarantees that one thread at a time uses it: the user's
 // thread while the request is idle, one stream thread while it runs. Tensors the user sets are used in

@@ -185,10 +185,8 @@ class BatchInferRequest final : public dev::AsyncRequestBase {
 
   void set_tensor(bool is_input, size_t index, const Tensor& tensor) override {
     check_not_busy("set_tensor");
-    const auto& ports = is_input ? inputs() : outputs();
-    SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
-                 "; index ", index, " is out of range");
-    dev::check_port_tensor(ports[index], is_input ? "input" : "output", tensor);
+    dev::check_port_tensor(dev::port_at(is_input ? inputs() : outputs(), is_input, index),
+                           is_input ? "input" : "output", tensor);
     // The slot's own tensor (from get_tensor) is used in place; any other is copied in or out.
     const Tensor& mine = is_input ? own().in[index] : own().out[index];
     (is_input ? user_in_ : user_out_)[index] = tensor.data() == mine.data() ? Tensor() : tensor;
@@ -197,9 +195,7 @@ class BatchInferRequest final : public dev::AsyncRequestBase {
 
   Tensor get_tensor(bool is_input, size_t index) const override {
     check_not_busy("get_tensor");
-    const auto& ports = is_input ? inputs() : outputs();
-    SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
-                 "; index ", index, " is out of range");
+    dev::port_at(is_input ? inputs() : outputs(), is_input, index);
     const Tensor& user = (is_input ? user_in_ : user_out_)[index];
     if (!user.empty()) return user;
     if (is_input) given_[index] = true;  // the application fills the tensor it got
@@ -243,8 +239,7 @@ class BatchInferRequest final : public dev::AsyncRequestBase {
 
   void prepare() override {
     for (size_t i = 0; i < given_.size(); ++i) {
-      SLUICE_CHECK(given_[i], "input '", inputs()[i].name,
-                   "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
+      if (!given_[i]) dev::throw_missing_input(inputs()[i]);
     }
     cancelled_.store(false, std::memory_order_relaxed);
     for (size_t i = 0; i < user_in_.size(); ++i) {

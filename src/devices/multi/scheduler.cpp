@@ -295,27 +295,17 @@ MultiInferRequest::MultiInferRequest(std::shared_ptr<Scheduler> scheduler)
 
 void MultiInferRequest::set_tensor(bool is_input, size_t index, const Tensor& tensor) {
   check_not_busy("set_tensor");
-  const auto& ports = is_input ? inputs() : outputs();
-  SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
-               "; index ", index, " is out of range");
-  dev::check_port_tensor(ports[index], is_input ? "input" : "output", tensor);
+  dev::check_port_tensor(dev::port_at(is_input ? inputs() : outputs(), is_input, index),
+                         is_input ? "input" : "output", tensor);
   (is_input ? inputs_ : outputs_)[index] = tensor;
   if (!is_input) user_output_[index] = true;
 }
 
 Tensor MultiInferRequest::get_tensor(bool is_input, size_t index) const {
   check_not_busy("get_tensor");
-  const auto& ports = is_input ? inputs() : outputs();
-  SLUICE_CHECK(index < ports.size(), "the model has ", ports.size(), is_input ? " inputs" : " outputs",
-               "; index ", index, " is out of range");
+  const PortInfo& port = dev::port_at(is_input ? inputs() : outputs(), is_input, index);
   Tensor& t = (is_input ? inputs_ : outputs_)[index];
-  if (t.empty()) {
-    const PortInfo& port = ports[index];
-    SLUICE_CHECK(port.shape.is_static(), is_input ? "input '" : "output '", port.name, "' has dynamic shape ",
-                 port.shape.to_string(),
-                 is_input ? ": set a tensor with set_tensor first" : ": run an inference first");
-    t = Tensor(port.type, port.shape.to_shape());
-  }
+  if (t.empty()) t = dev::allocate_port_tensor(port, is_input);
   return t;
 }
 
@@ -326,8 +316,7 @@ std::vector<ProfilingInfo> MultiInferRequest::get_profiling_info() const {
 
 void MultiInferRequest::prepare() {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    SLUICE_CHECK(!inputs_[i].empty(), "input '", inputs()[i].name,
-                 "' has no tensor: set one with set_tensor (or fill the one get_tensor returns)");
+    if (inputs_[i].empty()) dev::throw_missing_input(inputs()[i]);
   }
   cancelled_.store(false, std::memory_order_relaxed);
   failed_.clear();
