@@ -31,7 +31,7 @@ std::shared_ptr<IPlugin> plugin_of(const Core& core, const std::string& device);
 // Thread-safe: every method may be called from many threads at once.
 class Core {
  public:
-  // A core with the built-in devices registered (REF, and those that later issues add).
+  // A core with the built-in devices registered: CPU, REF, and the virtual BATCH, MULTI and AUTO.
   Core();
   ~Core();
   Core(const Core&) = delete;
