@@ -100,17 +100,25 @@ const Shape dim1_shape = {3, 1, 4};
 float dim1_weight(int64_t k, int64_t j) { return static_cast<float>((k * 4 + j) % 5) - 2.f; }
 float dim1_bias(int64_t i, int64_t j) { return static_cast<float>(10 * i + j); }
 
+// The constants of dim1_model's MatMul and Add.
+struct Dim1Constants {
+  Tensor w{ElementType::f32, {4, 4}};
+  Tensor bias{ElementType::f32, dim1_shape};
+  Dim1Constants() {
+    for (int64_t k = 0; k < 4; ++k) {
+      for (int64_t j = 0; j < 4; ++j) w.data<float>()[k * 4 + j] = dim1_weight(k, j);
+    }
+    for (int64_t i = 0; i < 3; ++i) {
+      for (int64_t j = 0; j < 4; ++j) bias.data<float>()[i * 4 + j] = dim1_bias(i, j);
+    }
+  }
+};
+
 Model dim1_model() {
   test::Builder b;
   graph::Value* x = b.input("x", PartialShape(dim1_shape));
-  Tensor w(ElementType::f32, {4, 4});
-  Tensor bias(ElementType::f32, dim1_shape);
-  for (int64_t k = 0; k < 4; ++k) {
-    for (int64_t j = 0; j < 4; ++j) w.data<float>()[k * 4 + j] = dim1_weight(k, j);
-  }
-  for (int64_t i = 0; i < 3; ++i) {
-    for (int64_t j = 0; j < 4; ++j) bias.data<float>()[i * 4 + j] = dim1_bias(i, j);
-  }
+  const Dim1Constants c;
+  const Tensor &w = c.w, &bias = c.bias;
   graph::Value* y = b.node("Add", {b.node("MatMul", {x, b.constant(w)}), b.constant(bias)});
   return b.finish({y});
 }
@@ -491,14 +499,8 @@ TEST_P(BatchBehavior, PortsWithTheBatchOnDifferentDimensions) {
   test::Builder b;
   graph::Value* a = b.input("a", PartialShape(dim1_shape));
   graph::Value* x = b.input("b", PartialShape(affine_shape));
-  Tensor w(ElementType::f32, {4, 4});
-  Tensor bias(ElementType::f32, dim1_shape);
-  for (int64_t k = 0; k < 4; ++k) {
-    for (int64_t j = 0; j < 4; ++j) w.data<float>()[k * 4 + j] = dim1_weight(k, j);
-  }
-  for (int64_t i = 0; i < 3; ++i) {
-    for (int64_t j = 0; j < 4; ++j) bias.data<float>()[i * 4 + j] = dim1_bias(i, j);
-  }
+  const Dim1Constants c;
+  const Tensor &w = c.w, &bias = c.bias;
   graph::Value* ya = b.node("Add", {b.node("MatMul", {a, b.constant(w)}), b.constant(bias)});
   graph::Value* yb =
       b.node("Add", {b.node("Mul", {x, b.constant(Tensor::scalar(2.f))}), b.constant(Tensor::scalar(1.f))});
