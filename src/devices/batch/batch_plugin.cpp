@@ -455,8 +455,7 @@ void Worker::on_batch_done(std::exception_ptr error) {
 
 class BatchCompiledModel final : public dev::ICompiledModel {
  public:
-  BatchCompiledModel(std::shared_ptr<BatchModel> model, std::string device)
-      : model_(std::move(model)), device_(std::move(device)) {}
+  explicit BatchCompiledModel(std::shared_ptr<BatchModel> model) : model_(std::move(model)) {}
 
   const std::vector<PortInfo>& inputs() const override { return model_->layout().inputs; }
   const std::vector<PortInfo>& outputs() const override { return model_->layout().outputs; }
@@ -499,7 +498,6 @@ class BatchCompiledModel final : public dev::ICompiledModel {
 
  private:
   std::shared_ptr<BatchModel> model_;
-  std::string device_;
 };
 
 // ------------------------------------------------------------------------------------------------ plugin
@@ -567,7 +565,7 @@ class BatchPlugin final : public dev::PluginBase {
     CompiledModel compiled = core()->compile_model(batchable, inner_device, inner);
     auto shared = std::make_shared<BatchModel>(std::move(compiled), std::move(layout), batch,
                                                props.get("AUTO_BATCH_TIMEOUT").as<int64_t>());
-    return std::make_shared<BatchCompiledModel>(std::move(shared), device);
+    return std::make_shared<BatchCompiledModel>(std::move(shared));
   }
 
  private:

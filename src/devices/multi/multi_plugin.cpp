@@ -57,14 +57,16 @@ std::vector<std::string> split_list(const std::string& list) {
       .as<std::vector<std::string>>();
 }
 
-// Properties MULTI/AUTO keep; every other one goes to each device.
+// Properties only MULTI/AUTO use; every other one goes to each device (PERFORMANCE_HINT both ways).
+bool own_property(const std::string& name) {
+  return name == "MULTI_DEVICE_PRIORITIES" || name == "ENABLE_STARTUP_FALLBACK" ||
+         name == "ENABLE_RUNTIME_FALLBACK";
+}
+
 AnyMap device_properties(const AnyMap& properties) {
   AnyMap out;
   for (const auto& [name, value] : properties) {
-    if (name != "MULTI_DEVICE_PRIORITIES" && name != "ENABLE_STARTUP_FALLBACK" &&
-        name != "ENABLE_RUNTIME_FALLBACK") {
-      out[name] = value;
-    }
+    if (!own_property(name)) out[name] = value;
   }
   return out;
 }
@@ -234,10 +236,7 @@ class AutoPlugin final : public dev::PluginBase {
                  "': expected AUTO or AUTO:<devices in priority order> such as AUTO:CPU,REF");
     AnyMap own;
     for (const auto& [name, value] : properties) {
-      if (name == "MULTI_DEVICE_PRIORITIES" || name == "PERFORMANCE_HINT" ||
-          name == "ENABLE_STARTUP_FALLBACK" || name == "ENABLE_RUNTIME_FALLBACK") {
-        own[name] = value;
-      }
+      if (own_property(name) || name == "PERFORMANCE_HINT") own[name] = value;
     }
     dev::PropertyStore props = properties_with(own);
     std::vector<std::string> entries =
