@@ -24,16 +24,23 @@ enum class ElementType : uint8_t {
   u32,
   u64,
   boolean,
+  string,    // elements are std::string (UTF-8); tensors construct and destroy them
+  f8e4m3fn,  // the float8 types of ONNX (FLOAT8E4M3FN, ...): storage and conversion only
+  f8e4m3fnuz,
+  f8e5m2,
+  f8e5m2fnuz,
 };
 
-// Size of one element in bytes (0 for undefined).
+// Size of one element in bytes (0 for undefined; sizeof(std::string) for string).
 size_t element_size(ElementType type);
 // Lower-case name: "f32", "bf16", "boolean", ...
 std::string_view to_string(ElementType type);
 // Parses a name from to_string (also accepts "bool", "FP32", "BF16", "float32", ...). Throws sluice::Error
 // listing the accepted names when the name is unknown.
 ElementType parse_element_type(std::string_view name);
+// f32, f16, bf16, f64 (the types arithmetic runs on); the float8 types are not included.
 bool is_floating(ElementType type);
+bool is_float8(ElementType type);
 bool is_signed_integer(ElementType type);
 bool is_unsigned_integer(ElementType type);
 inline bool is_integer(ElementType type) { return is_signed_integer(type) || is_unsigned_integer(type); }
@@ -83,6 +90,89 @@ template <> struct element_type_of<uint16_t> { static constexpr ElementType valu
 template <> struct element_type_of<uint32_t> { static constexpr ElementType value = ElementType::u32; };
 template <> struct element_type_of<uint64_t> { static constexpr ElementType value = ElementType::u64; };
 template <> struct element_type_of<bool> { static constexpr ElementType value = ElementType::boolean; };
+template <> struct element_type_of<std::string> { static constexpr ElementType value = ElementType::string; };
 template <class T> inline constexpr ElementType element_type_v = element_type_of<T>::value;
+
+// ---- float8 -------------------------------------------------------------------------------------------
+//
+// The four 8-bit float types of ONNX (onnx.TensorProto FLOAT8E4M3FN, FLOAT8E4M3FNUZ, FLOAT8E5M2,
+// FLOAT8E5M2FNUZ): storage and conversion to and from float only. Bit layouts and special values:
+//   f8e4m3fn:   1 sign, 4 exponent (bias 7), 3 mantissa; no infinity; NaN is S.1111.111; max 448.
+//   f8e4m3fnuz: bias 8; no infinity, no -0; the only NaN is 0x80; max 240.
+//   f8e5m2:     bias 15, IEEE-like: infinities S.11111.00, NaN S.11111.{01,10,11}; max 57344.
+//   f8e5m2fnuz: bias 16; no infinity, no -0; the only NaN is 0x80; max 57344.
+// Conversion from float rounds to nearest even (subnormals included), as the ONNX Cast operator:
+//   saturate (the constructor): finite values beyond the range and infinities clamp to +-max;
+//   without saturation (from_float(v, false)): values that round beyond max, and infinities, become
+//   infinity for f8e5m2 and NaN for the others.
+// NaN gives NaN (its sign kept where the type has signed NaNs); -0 gives 0 for the FNUZ types.
+// Converting to float is exact.
+
+struct float8_e4m3fn {
+  uint8_t bits = 0;
+  float8_e4m3fn() = default;
+  float8_e4m3fn(float value);  // NOLINT(google-explicit-constructor): saturating, like Cast's default
+  operator float() const;      // NOLINT(google-explicit-constructor)
+  static float8_e4m3fn from_float(float value, bool saturate);
+  static float8_e4m3fn from_bits(uint8_t b) {
+    float8_e4m3fn f;
+    f.bits = b;
+    return f;
+  }
+};
+
+struct float8_e4m3fnuz {
+  uint8_t bits = 0;
+  float8_e4m3fnuz() = default;
+  float8_e4m3fnuz(float value);  // NOLINT(google-explicit-constructor)
+  operator float() const;        // NOLINT(google-explicit-constructor)
+  static float8_e4m3fnuz from_float(float value, bool saturate);
+  static float8_e4m3fnuz from_bits(uint8_t b) {
+    float8_e4m3fnuz f;
+    f.bits = b;
+    return f;
+  }
+};
+
+struct float8_e5m2 {
+  uint8_t bits = 0;
+  float8_e5m2() = default;
+  float8_e5m2(float value);  // NOLINT(google-explicit-constructor)
+  operator float() const;    // NOLINT(google-explicit-constructor)
+  static float8_e5m2 from_float(float value, bool saturate);
+  static float8_e5m2 from_bits(uint8_t b) {
+    float8_e5m2 f;
+    f.bits = b;
+    return f;
+  }
+};
+
+struct float8_e5m2fnuz {
+  uint8_t bits = 0;
+  float8_e5m2fnuz() = default;
+  float8_e5m2fnuz(float value);  // NOLINT(google-explicit-constructor)
+  operator float() const;        // NOLINT(google-explicit-constructor)
+  static float8_e5m2fnuz from_float(float value, bool saturate);
+  static float8_e5m2fnuz from_bits(uint8_t b) {
+    float8_e5m2fnuz f;
+    f.bits = b;
+    return f;
+  }
+};
+
+static_assert(sizeof(float8_e4m3fn) == 1 && sizeof(float8_e4m3fnuz) == 1 && sizeof(float8_e5m2) == 1 &&
+                  sizeof(float8_e5m2fnuz) == 1,
+              "float8 types are stored as one byte");
+
+template <> struct element_type_of<float8_e4m3fn> {
+  static constexpr ElementType value = ElementType::f8e4m3fn;
+};
+template <> struct element_type_of<float8_e4m3fnuz> {
+  static constexpr ElementType value = ElementType::f8e4m3fnuz;
+};
+template <> struct element_type_of<float8_e5m2> { static constexpr ElementType value = ElementType::f8e5m2; };
+template <> struct element_type_of<float8_e5m2fnuz> {
+  static constexpr ElementType value = ElementType::f8e5m2fnuz;
+};
 
 }  // namespace sluice

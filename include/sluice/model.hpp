@@ -15,11 +15,15 @@ namespace detail {
 struct ModelImpl;
 }
 
-// A model input or output: name, element type and partial shape.
+// A model input or output: name, element type and partial shape. A sequence port takes and gives
+// Tensor::sequence values whose items have this type and shape; an optional port may have no value (an
+// empty Tensor: an input left unset, or an output the model did not produce).
 struct PortInfo {
   std::string name;
   ElementType type = ElementType::undefined;
   PartialShape shape;
+  bool sequence = false;
+  bool optional = false;
 };
 
 // A Model is a handle: copies share the same graph (reshape on one is seen by all). Use clone() for an

@@ -15,7 +15,8 @@ struct TypeInfo {
   size_t size;
 };
 
-constexpr std::array<TypeInfo, 14> type_table = {{
+static_assert(static_cast<size_t>(ElementType::f8e5m2fnuz) == 18, "type_table follows the enum");
+constexpr std::array<TypeInfo, 19> type_table = {{
     {ElementType::undefined, "undefined", 0},
     {ElementType::f32, "f32", 4},
     {ElementType::f16, "f16", 2},
@@ -30,6 +31,11 @@ constexpr std::array<TypeInfo, 14> type_table = {{
     {ElementType::u32, "u32", 4},
     {ElementType::u64, "u64", 8},
     {ElementType::boolean, "boolean", 1},
+    {ElementType::string, "string", sizeof(std::string)},
+    {ElementType::f8e4m3fn, "f8e4m3fn", 1},
+    {ElementType::f8e4m3fnuz, "f8e4m3fnuz", 1},
+    {ElementType::f8e5m2, "f8e5m2", 1},
+    {ElementType::f8e5m2fnuz, "f8e5m2fnuz", 1},
 }};
 
 // Other spellings accepted by parse_element_type (OpenVINO's and numpy's).
@@ -88,6 +94,11 @@ ElementType parse_element_type(std::string_view name) {
 bool is_floating(ElementType type) {
   return type == ElementType::f32 || type == ElementType::f16 || type == ElementType::bf16 ||
          type == ElementType::f64;
+}
+
+bool is_float8(ElementType type) {
+  return type == ElementType::f8e4m3fn || type == ElementType::f8e4m3fnuz || type == ElementType::f8e5m2 ||
+         type == ElementType::f8e5m2fnuz;
 }
 
 bool is_signed_integer(ElementType type) {
@@ -160,6 +171,104 @@ bfloat16::bfloat16(float value) {
   }
   const uint32_t rounding = 0x7fffu + ((x >> 16) & 1u);
   bits = static_cast<uint16_t>((x + rounding) >> 16);
+}
+
+// ---- float8 -------------------------------------------------------------------------------------------
+
+namespace {
+
+// The layout of one float8 type; the codes are of the magnitude (sign bit clear).
+struct Float8Format {
+  int mantissa_bits;
+  int bias;
+  uint32_t max_code;   // the largest finite magnitude's code
+  float max;           // its value
+  bool unsigned_zero;  // FNUZ: no -0, and 0x80 is the only NaN
+  bool has_inf;        // f8e5m2: S.11111.00 is infinity
+};
+
+constexpr Float8Format e4m3fn{3, 7, 0x7E, 448.0f, false, false};
+constexpr Float8Format e4m3fnuz{3, 8, 0x7F, 240.0f, true, false};
+constexpr Float8Format e5m2{2, 15, 0x7B, 57344.0f, false, true};
+constexpr Float8Format e5m2fnuz{2, 16, 0x7F, 57344.0f, true, false};
+
+uint8_t float8_nan(const Float8Format& f, uint32_t sign) {
+  return static_cast<uint8_t>(f.unsigned_zero ? 0x80u : (sign | 0x7Fu));
+}
+
+// The float8 code of `value`, rounded to nearest even.
+uint8_t float_to_float8(float value, bool saturate, const Float8Format& f) {
+  uint32_t x;
+  std::memcpy(&x, &value, sizeof x);
+  const uint32_t sign = (x >> 24) & 0x80u;
+  if (std::isnan(value)) return float8_nan(f, sign);
+  float a = std::fabs(value);
+  if (std::isinf(a) && !saturate) {
+    return f.has_inf ? static_cast<uint8_t>(sign | 0x7Cu) : float8_nan(f, sign);
+  }
+  if (saturate && a > f.max) a = f.max;  // also clamps infinity
+  const int m = f.mantissa_bits;
+  const int min_exponent = 1 - f.bias;  // of the smallest normal
+  uint32_t code;
+  if (a < std::ldexp(1.0f, min_exponent)) {
+    // Subnormal (or zero): the code is the count of subnormal units, rounded to nearest even. The scaling
+    // by a power of two is exact, and a result of 2^m is the smallest normal's code.
+    code = static_cast<uint32_t>(std::nearbyint(std::ldexp(a, m - min_exponent)));
+  } else {
+    uint32_t abs_bits;
+    std::memcpy(&abs_bits, &a, sizeof abs_bits);
+    const int exponent = static_cast<int>(abs_bits >> 23) - 127;
+    const uint32_t mantissa = abs_bits & 0x7fffffu;
+    const int shift = 23 - m;
+    code = (static_cast<uint32_t>(exponent + f.bias) << m) | (mantissa >> shift);
+    const uint32_t rest = mantissa & ((1u << shift) - 1);
+    const uint32_t half = 1u << (shift - 1);
+    if (rest > half || (rest == half && (code & 1u))) ++code;  // a carry moves into the exponent
+  }
+  if (code > f.max_code) {  // rounded beyond max (only without saturation)
+    return f.has_inf ? static_cast<uint8_t>(sign | 0x7Cu) : float8_nan(f, sign);
+  }
+  if (code == 0 && f.unsigned_zero) return 0;  // no -0
+  return static_cast<uint8_t>(sign | code);
+}
+
+float float8_to_float(uint8_t bits, const Float8Format& f) {
+  const int m = f.mantissa_bits;
+  const float sign = (bits & 0x80u) != 0 ? -1.0f : 1.0f;
+  const uint32_t magnitude = bits & 0x7Fu;
+  const bool nan = f.unsigned_zero ? bits == 0x80u : f.has_inf ? magnitude > 0x7Cu : magnitude == 0x7Fu;
+  if (nan) return std::copysign(std::nanf(""), sign);
+  if (f.has_inf && magnitude == 0x7Cu) return sign * HUGE_VALF;
+  const uint32_t e = magnitude >> m, frac = magnitude & ((1u << m) - 1);
+  const float v = e == 0 ? std::ldexp(static_cast<float>(frac), 1 - f.bias - m)
+                         : std::ldexp(static_cast<float>((1u << m) | frac), static_cast<int>(e) - f.bias - m);
+  return sign * v;
+}
+
+}  // namespace
+
+float8_e4m3fn::float8_e4m3fn(float value) : bits(float_to_float8(value, true, e4m3fn)) {}
+float8_e4m3fn::operator float() const { return float8_to_float(bits, e4m3fn); }
+float8_e4m3fn float8_e4m3fn::from_float(float value, bool saturate) {
+  return from_bits(float_to_float8(value, saturate, e4m3fn));
+}
+
+float8_e4m3fnuz::float8_e4m3fnuz(float value) : bits(float_to_float8(value, true, e4m3fnuz)) {}
+float8_e4m3fnuz::operator float() const { return float8_to_float(bits, e4m3fnuz); }
+float8_e4m3fnuz float8_e4m3fnuz::from_float(float value, bool saturate) {
+  return from_bits(float_to_float8(value, saturate, e4m3fnuz));
+}
+
+float8_e5m2::float8_e5m2(float value) : bits(float_to_float8(value, true, e5m2)) {}
+float8_e5m2::operator float() const { return float8_to_float(bits, e5m2); }
+float8_e5m2 float8_e5m2::from_float(float value, bool saturate) {
+  return from_bits(float_to_float8(value, saturate, e5m2));
+}
+
+float8_e5m2fnuz::float8_e5m2fnuz(float value) : bits(float_to_float8(value, true, e5m2fnuz)) {}
+float8_e5m2fnuz::operator float() const { return float8_to_float(bits, e5m2fnuz); }
+float8_e5m2fnuz float8_e5m2fnuz::from_float(float value, bool saturate) {
+  return from_bits(float_to_float8(value, saturate, e5m2fnuz));
 }
 
 }  // namespace sluice

@@ -12,7 +12,9 @@ namespace detail {
 
 std::vector<PortInfo> ports_of(const std::vector<graph::Value*>& values) {
   std::vector<PortInfo> ports;
-  for (const graph::Value* v : values) ports.push_back({v->name, v->type, v->shape});
+  for (const graph::Value* v : values) {
+    ports.push_back({v->name, v->type, v->shape, v->kind.sequence, v->kind.optional});
+  }
   return ports;
 }
 

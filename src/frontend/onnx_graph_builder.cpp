@@ -187,7 +187,8 @@ void GraphBuilder::define_inputs(onnx::GraphProto& proto) {
     SLUICE_CHECK(!input.name().empty(), "graph input #", i, " has no name");
     std::string what = "graph input '" + input.name() + "'";
     DeclaredType declared = declared_type(input, what);
-    SLUICE_CHECK(declared.is_tensor, what, " has ", declared.kind, " type; only tensors are supported");
+    SLUICE_CHECK(declared.unsupported.empty(), what, " has ", declared.unsupported,
+                 " type; only tensors, sequences of tensors and optionals of those are supported");
     if (initializer_names.count(input.name()) != 0) {
       // An input with a default value (and how IR < 4 models list every initializer): a constant.
       const graph::Value* constant = values_.at(input.name());
@@ -200,6 +201,7 @@ void GraphBuilder::define_inputs(onnx::GraphProto& proto) {
     value->is_graph_input = true;
     value->type = declared.type;
     value->shape = declared.shape;
+    value->kind = declared.kind;
     graph_.inputs().push_back(value);
   }
 }
@@ -340,7 +342,7 @@ void GraphBuilder::apply_value_info(const onnx::GraphProto& proto) {
     } catch (const Error&) {
       continue;  // value_info is a hint; a type the runtime lacks fails where the value is computed
     }
-    if (!declared.is_tensor) continue;
+    if (!declared.unsupported.empty() || !declared.kind.is_tensor()) continue;
     graph::Value* value = it->second;
     if (value->type == ElementType::undefined) value->type = declared.type;
     if (!value->shape.rank_known()) value->shape = declared.shape;
@@ -353,11 +355,16 @@ void GraphBuilder::define_outputs(const onnx::GraphProto& proto) {
     SLUICE_CHECK(!output.name().empty(), "graph output #", i, " has no name");
     std::string what = "graph output '" + output.name() + "'";
     DeclaredType declared = declared_type(output, what);
-    SLUICE_CHECK(declared.is_tensor, what, " has ", declared.kind, " type; only tensors are supported");
+    SLUICE_CHECK(declared.unsupported.empty(), what, " has ", declared.unsupported,
+                 " type; only tensors, sequences of tensors and optionals of those are supported");
     std::string name = resolve(output.name(), base_frame_);
     SLUICE_CHECK(values_.count(name) != 0 || enclosing_ != nullptr, what,
                  " is not produced by any node, graph input or initializer");
     graph::Value* value = use_value(name, what);
+    if (declared.kind.optional) {
+      value->declared_optional = true;
+      value->kind.optional = true;
+    }
     if (value->is_constant()) {
       SLUICE_CHECK(declared.type == ElementType::undefined || declared.type == value->type, what,
                    " is declared ", to_string(declared.type), " but its constant value is ",
@@ -441,8 +448,13 @@ graph::AttributeValue GraphBuilder::convert_attribute(AttributeProto& attr, cons
     }
     case AttributeProto::SPARSE_TENSOR:
     case AttributeProto::SPARSE_TENSORS: throw_error("sparse tensor attributes are not supported");
-    case AttributeProto::TYPE_PROTO:
-    case AttributeProto::TYPE_PROTOS: throw_error("type attributes (TYPE_PROTO) are not supported");
+    case AttributeProto::TYPE_PROTO: {
+      DeclaredType declared = declared_type_of(attr.tp(), "type");
+      SLUICE_CHECK(declared.unsupported.empty(), "the type is ", declared.unsupported,
+                   "; only tensors, sequences of tensors and optionals of those are supported");
+      return graph::TypeAttribute{declared.type, declared.shape, declared.kind};
+    }
+    case AttributeProto::TYPE_PROTOS: throw_error("type-list attributes (TYPE_PROTOS) are not supported");
     default: throw_error("unknown attribute type ", type);
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "graph/graph.hpp"
 #include "sluice/element_type.hpp"
 #include "sluice/error.hpp"
 #include "sluice/shape.hpp"
@@ -20,14 +21,18 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
 // The same, then frees the proto's raw_data, so that large weights are held once in memory.
 Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_dir, const std::string& what);
 
-// A value's declared type: what a ValueInfoProto says (undefined type and unknown rank when absent).
+// A value's declared type: what a ValueInfoProto says (undefined type and unknown rank when absent). A
+// sequence's or optional's type and shape are those of its tensors.
 struct DeclaredType {
   ElementType type = ElementType::undefined;
   PartialShape shape;
-  bool is_tensor = true;  // false for sequence, map, optional and sparse tensor types
-  std::string kind;       // "a sequence", "a map", "an optional", "a sparse tensor" when !is_tensor
+  graph::ValueKind kind;
+  // Set for the types the runtime has no values for ("a map", "a sparse tensor", "a sequence of
+  // sequences", ...): the value cannot be a graph input or output.
+  std::string unsupported;
 };
 DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what);
+DeclaredType declared_type_of(const onnx::TypeProto& type, const std::string& what);
 
 // Runs f; a sluice::Error it throws is rethrown with "context: " in front of its message.
 template <class F> auto with_context(const std::string& context, F&& f) -> decltype(f()) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <onnx/onnx-data_pb.h>  // onnx-data.pb.h with ONNX_API defined
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,6 +155,46 @@ Tensor read_tensor_proto_file(const std::string& path) {
     onnx::TensorProto proto;
     parse_file(path, proto, "TensorProto");
     return convert_tensor(proto, folder_of(path));
+  });
+}
+
+namespace {
+
+Tensor sequence_from_proto(const onnx::SequenceProto& proto, ElementType element_type,
+                           const std::string& base_dir) {
+  SLUICE_CHECK(proto.elem_type() == onnx::SequenceProto::TENSOR ||
+                   (proto.elem_type() == onnx::SequenceProto::UNDEFINED && proto.tensor_values_size() == 0),
+               "the SequenceProto holds elements of kind ", proto.elem_type(),
+               "; only tensors are supported");
+  std::vector<Tensor> items;
+  for (int i = 0; i < proto.tensor_values_size(); ++i) {
+    items.push_back(convert_tensor(proto.tensor_values(i), base_dir));
+  }
+  if (!items.empty() && element_type == ElementType::undefined) element_type = items[0].type();
+  return Tensor::sequence(element_type, std::move(items));
+}
+
+}  // namespace
+
+Tensor read_value_proto_file(const std::string& path, bool sequence, bool optional,
+                             ElementType element_type) {
+  if (!sequence && !optional) return read_tensor_proto_file(path);
+  return with_context(path, [&] {
+    const std::string base_dir = folder_of(path);
+    if (!optional) {
+      onnx::SequenceProto proto;
+      parse_file(path, proto, "SequenceProto");
+      return sequence_from_proto(proto, element_type, base_dir);
+    }
+    onnx::OptionalProto proto;
+    parse_file(path, proto, "OptionalProto");
+    if (sequence) {
+      SLUICE_CHECK(!proto.has_tensor_value(), "the OptionalProto holds a tensor; expected a sequence");
+      return proto.has_sequence_value() ? sequence_from_proto(proto.sequence_value(), element_type, base_dir)
+                                        : Tensor();
+    }
+    SLUICE_CHECK(!proto.has_sequence_value(), "the OptionalProto holds a sequence; expected a tensor");
+    return proto.has_tensor_value() ? convert_tensor(proto.tensor_value(), base_dir) : Tensor();
   });
 }
 

@@ -24,5 +24,10 @@ std::shared_ptr<graph::Graph> read_onnx_file(const std::string& path);
 // Parses one serialized onnx.TensorProto (the conformance suite's input_K.pb / output_K.pb).
 Tensor read_tensor_proto(std::span<const uint8_t> bytes, const std::string& source);
 Tensor read_tensor_proto_file(const std::string& path);
+// Reads a value of the given kind: a TensorProto; for a sequence an onnx.SequenceProto of tensors (as a
+// Tensor::sequence of `element_type`, which an empty sequence needs); for an optional an
+// onnx.OptionalProto (an empty Tensor when it holds nothing). Throws sluice::Error naming the file when
+// the file holds another kind.
+Tensor read_value_proto_file(const std::string& path, bool sequence, bool optional, ElementType element_type);
 
 }  // namespace sluice::frontend

@@ -1,4 +1,5 @@
 // ONNX TensorProto -> sluice::Tensor: element types, raw and typed data, external data files.
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstring>
@@ -75,6 +76,9 @@ void normalize_bools(Tensor& tensor) {
 }
 
 Tensor from_raw(const std::string& raw, const Layout& layout, const std::string& what) {
+  SLUICE_CHECK(layout.type != ElementType::string, what,
+               ": string tensors carry their values in string_data, "
+               "not raw_data");
   SLUICE_CHECK(raw.size() == layout.bytes, what, ": ", layout.describe(), " but raw_data has ", raw.size(),
                " bytes");
   Tensor tensor = allocate(layout, what);
@@ -89,6 +93,7 @@ std::pair<int, const char*> typed_field(const onnx::TensorProto& proto, ElementT
     case ElementType::f32: return {proto.float_data_size(), "float_data"};
     case ElementType::f64: return {proto.double_data_size(), "double_data"};
     case ElementType::i64: return {proto.int64_data_size(), "int64_data"};
+    case ElementType::string: return {proto.string_data_size(), "string_data"};
     case ElementType::u64:
     case ElementType::u32: return {proto.uint64_data_size(), "uint64_data"};
     default: return {proto.int32_data_size(), "int32_data"};
@@ -151,7 +156,14 @@ Tensor from_typed(const onnx::TensorProto& proto, const Layout& layout, const st
     case ElementType::f16:
     case ElementType::bf16: copy_narrow<uint16_t>(proto.int32_data(), tensor, what); break;
     case ElementType::i8: copy_narrow<int8_t>(proto.int32_data(), tensor, what); break;
-    case ElementType::u8: copy_narrow<uint8_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::u8:
+    case ElementType::f8e4m3fn:
+    case ElementType::f8e4m3fnuz:
+    case ElementType::f8e5m2:
+    case ElementType::f8e5m2fnuz: copy_narrow<uint8_t>(proto.int32_data(), tensor, what); break;
+    case ElementType::string:
+      std::copy(proto.string_data().begin(), proto.string_data().end(), tensor.data<std::string>());
+      break;
     case ElementType::boolean: copy_bools(proto.int32_data(), tensor); break;
     case ElementType::undefined: throw_error(what, ": no element type");
   }
@@ -251,8 +263,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& proto, const std::string& base
   ElementType type = graph::element_type_from_onnx(proto.data_type(), what);
   SLUICE_CHECK(!proto.has_segment(), what, ": segmented tensors are not supported");
   Layout layout = layout_of(proto, type, what);
-  if (proto.data_location() == onnx::TensorProto::EXTERNAL)
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    SLUICE_CHECK(type != ElementType::string, what, ": string tensors cannot have external data");
     return from_external(proto, base_dir, layout, what);
+  }
   if (proto.has_raw_data()) return from_raw(proto.raw_data(), layout, what);
   return from_typed(proto, layout, what);
 }
@@ -264,27 +278,14 @@ Tensor take_tensor_from_proto(onnx::TensorProto& proto, const std::string& base_
   return tensor;
 }
 
-DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what) {
-  DeclaredType declared;
-  if (!info.has_type()) return declared;
-  const onnx::TypeProto& type = info.type();
-  switch (type.value_case()) {
-    case onnx::TypeProto::kTensorType: break;
-    case onnx::TypeProto::kSequenceType: declared.kind = "a sequence"; break;
-    case onnx::TypeProto::kMapType: declared.kind = "a map"; break;
-    case onnx::TypeProto::kOptionalType: declared.kind = "an optional"; break;
-    case onnx::TypeProto::kSparseTensorType: declared.kind = "a sparse tensor"; break;
-    default: return declared;
-  }
-  if (!declared.kind.empty()) {
-    declared.is_tensor = false;
-    return declared;
-  }
-  const auto& tensor_type = type.tensor_type();
+namespace {
+
+void read_tensor_type(const onnx::TypeProto::Tensor& tensor_type, DeclaredType& declared,
+                      const std::string& what) {
   if (tensor_type.elem_type() != onnx::TensorProto::UNDEFINED) {
     declared.type = graph::element_type_from_onnx(tensor_type.elem_type(), what);
   }
-  if (!tensor_type.has_shape()) return declared;
+  if (!tensor_type.has_shape()) return;
   std::vector<Dimension> dims;
   for (const auto& dim : tensor_type.shape().dim()) {
     if (dim.has_dim_value() && dim.dim_value() >= 0) {
@@ -296,7 +297,47 @@ DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& 
     }
   }
   declared.shape = PartialShape(std::move(dims));
+}
+
+// Reads tensor(T), sequence(tensor(T)), optional(tensor(T)) and optional(sequence(tensor(T))); anything
+// else is recorded as unsupported.
+void read_type(const onnx::TypeProto& type, DeclaredType& declared, const std::string& what, int depth) {
+  switch (type.value_case()) {
+    case onnx::TypeProto::kTensorType: read_tensor_type(type.tensor_type(), declared, what); return;
+    case onnx::TypeProto::kSequenceType:
+      if (declared.kind.sequence) {
+        declared.unsupported = "a sequence of sequences";
+        return;
+      }
+      declared.kind.sequence = true;
+      if (type.sequence_type().has_elem_type())
+        read_type(type.sequence_type().elem_type(), declared, what, depth + 1);
+      return;
+    case onnx::TypeProto::kOptionalType:
+      if (depth > 0) {
+        declared.unsupported = "an optional inside a sequence or optional";
+        return;
+      }
+      declared.kind.optional = true;
+      if (type.optional_type().has_elem_type())
+        read_type(type.optional_type().elem_type(), declared, what, depth + 1);
+      return;
+    case onnx::TypeProto::kMapType: declared.unsupported = "a map"; return;
+    case onnx::TypeProto::kSparseTensorType: declared.unsupported = "a sparse tensor"; return;
+    default: return;  // no type declared
+  }
+}
+
+}  // namespace
+
+DeclaredType declared_type_of(const onnx::TypeProto& type, const std::string& what) {
+  DeclaredType declared;
+  read_type(type, declared, what, 0);
   return declared;
+}
+
+DeclaredType declared_type(const onnx::ValueInfoProto& info, const std::string& what) {
+  return info.has_type() ? declared_type_of(info.type(), what) : DeclaredType{};
 }
 
 }  // namespace sluice::frontend::detail

@@ -22,6 +22,7 @@ const char* attribute_type_name(const AttributeValue& v) {
     case 7: return "strings";
     case 8: return "tensors";
     case 9: return "graphs";
+    case 10: return "type";
   }
   return "?";
 }
@@ -81,6 +82,15 @@ const Graph& Node::attr_graph(const std::string& attr) const {
   const GraphPtr& g = typed_attr<GraphPtr>(*this, attr, "graph");
   SLUICE_CHECK(g != nullptr, describe(), ": attribute '", attr, "' holds no graph");
   return *g;
+}
+
+const TypeAttribute& Node::attr_type(const std::string& attr) const {
+  return typed_attr<TypeAttribute>(*this, attr, "type");
+}
+
+std::string ValueKind::name() const {
+  std::string base = sequence ? "sequence" : "tensor";
+  return optional ? "optional " + base : base;
 }
 
 std::string Node::describe() const {

@@ -24,10 +24,26 @@ struct OpSchema;
 
 inline constexpr const char* onnx_domain = "";  // "ai.onnx" is normalized to ""
 
+// A value's kind beyond its element type: ONNX's tensor, sequence(tensor), optional(tensor) and
+// optional(sequence(tensor)). At run time a sequence is a Tensor::sequence and an absent optional is an
+// empty Tensor (see sluice/tensor.hpp).
+struct ValueKind {
+  bool sequence = false;  // a sequence of tensors; the value's type and shape are its items'
+  bool optional = false;  // may hold no value
+  bool operator==(const ValueKind&) const = default;
+  bool is_tensor() const { return !sequence && !optional; }
+  // "tensor", "sequence", "optional tensor", "optional sequence"
+  std::string name() const;
+};
+
 struct Value {
   std::string name;
   ElementType type = ElementType::undefined;
-  PartialShape shape;        // unknown rank until inferred
+  PartialShape shape;  // unknown rank until inferred; for a sequence, the shape every item has
+  ValueKind kind;
+  // Declared optional by the model (a graph output typed optional(...)): stays optional whatever
+  // inference finds, since a value may always widen to an optional one.
+  bool declared_optional = false;
   Node* producer = nullptr;  // null for graph inputs, constants and outer values
   int producer_output = -1;
   Tensor constant;  // set for initializers and folded constants
@@ -39,10 +55,17 @@ struct Value {
 
 using GraphPtr = std::shared_ptr<Graph>;
 
+// A TYPE_PROTO attribute (Optional's 'type'): a tensor, sequence or optional type.
+struct TypeAttribute {
+  ElementType type = ElementType::undefined;
+  PartialShape shape;
+  ValueKind kind;
+};
+
 // An attribute value, typed as in ONNX.
 using AttributeValue =
     std::variant<int64_t, float, std::string, Tensor, GraphPtr, std::vector<int64_t>, std::vector<float>,
-                 std::vector<std::string>, std::vector<Tensor>, std::vector<GraphPtr>>;
+                 std::vector<std::string>, std::vector<Tensor>, std::vector<GraphPtr>, TypeAttribute>;
 
 struct Node {
   std::string name;
@@ -75,6 +98,7 @@ struct Node {
                                         const std::vector<std::string>& fallback) const;
   Tensor attr_tensor(const std::string& attr) const;
   const Graph& attr_graph(const std::string& attr) const;
+  const TypeAttribute& attr_type(const std::string& attr) const;
 
   // "Conv node 'conv1'": how errors name a node.
   std::string describe() const;

@@ -5,11 +5,14 @@
 namespace sluice::graph {
 
 InferContext::InferContext(const Node& n, std::vector<ElementType> input_types,
-                           std::vector<PartialShape> input_shapes, std::vector<const Tensor*> input_values)
+                           std::vector<PartialShape> input_shapes, std::vector<const Tensor*> input_values,
+                           std::vector<ValueKind> input_kinds)
     : node(n),
       input_types_(std::move(input_types)),
       input_shapes_(std::move(input_shapes)),
       input_values_(std::move(input_values)),
+      input_kinds_(std::move(input_kinds)),
+      output_kinds_(n.outputs.size()),
       output_types_(n.outputs.size(), ElementType::undefined),
       output_shapes_(n.outputs.size()) {}
 
@@ -27,6 +30,14 @@ const PartialShape& InferContext::input_shape(size_t i) const {
 
 const Tensor* InferContext::input_value(size_t i) const {
   return i < input_values_.size() ? input_values_[i] : nullptr;
+}
+
+ValueKind InferContext::input_kind(size_t i) const {
+  return i < input_kinds_.size() ? input_kinds_[i] : ValueKind{};
+}
+
+void InferContext::set_output_kind(size_t i, ValueKind kind) {
+  if (i < output_kinds_.size()) output_kinds_[i] = kind;
 }
 
 void InferContext::set_output(size_t i, ElementType type, PartialShape shape) {
@@ -82,9 +93,6 @@ const OpRegistry& OpRegistry::instance() {
   return registry;
 }
 
-std::vector<std::pair<ElementType, PartialShape>> infer_subgraph_outputs(
-    const Graph& body, const std::vector<std::pair<ElementType, PartialShape>>& inputs);
-
 void check_arity(const Node& node) {
   const OpSchema& s = *node.schema;
   int present_inputs = static_cast<int>(node.inputs.size());
@@ -114,19 +122,36 @@ void infer_node(Node& node) {
   std::vector<ElementType> types;
   std::vector<PartialShape> shapes;
   std::vector<const Tensor*> values;
-  for (const Value* in : node.inputs) {
+  std::vector<ValueKind> kinds;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const Value* in = node.inputs[i];
+    if (in && !node.schema->takes_sequences) {
+      SLUICE_CHECK(in->kind.is_tensor(), node.describe(), ": input ", i, " ('", in->name, "') is ",
+                   in->kind.optional ? "an " : "a ", in->kind.name(), "; ", node.op_type,
+                   " takes tensors only");
+    }
+    if (in && !node.schema->takes_strings) {
+      SLUICE_CHECK(in->type != ElementType::string, node.describe(), ": input ", i, " ('", in->name,
+                   "') has string elements; ", node.op_type, " does not take strings");
+    }
     types.push_back(in ? in->type : ElementType::undefined);
     shapes.push_back(in ? in->shape : PartialShape());
     values.push_back(in && in->is_constant() ? &in->constant : nullptr);
+    kinds.push_back(in ? in->kind : ValueKind{});
   }
-  InferContext ctx(node, std::move(types), std::move(shapes), std::move(values));
-  ctx.infer_subgraph = infer_subgraph_outputs;
+  InferContext ctx(node, std::move(types), std::move(shapes), std::move(values), std::move(kinds));
+  ctx.infer_subgraph = [](const Graph& body,
+                          const std::vector<std::pair<ElementType, PartialShape>>& inputs) {
+    return infer_subgraph_outputs(body, inputs);
+  };
   if (node.schema->infer) node.schema->infer(ctx);
   for (size_t i = 0; i < node.outputs.size(); ++i) {
     Value* out = node.outputs[i];
     if (!out) continue;
     if (ctx.output_type(i) != ElementType::undefined) out->type = ctx.output_type(i);
     if (ctx.output_shape(i).rank_known()) out->shape = ctx.output_shape(i);
+    out->kind = ctx.output_kind(i);
+    out->kind.optional = out->kind.optional || out->declared_optional;
   }
 }
 
@@ -146,18 +171,23 @@ const Value* find_in_scope(const Graph* scope, const std::string& name) {
 }  // namespace
 
 std::vector<std::pair<ElementType, PartialShape>> infer_subgraph_outputs(
-    const Graph& body, const std::vector<std::pair<ElementType, PartialShape>>& inputs) {
+    const Graph& body, const std::vector<std::pair<ElementType, PartialShape>>& inputs,
+    const std::vector<ValueKind>& input_kinds, std::vector<ValueKind>* output_kinds) {
   std::unique_ptr<Graph> copy = body.clone();
   for (size_t i = 0; i < inputs.size() && i < copy->inputs().size(); ++i) {
     Value* in = copy->inputs()[i];
     if (inputs[i].first != ElementType::undefined) in->type = inputs[i].first;
     if (inputs[i].second.rank_known()) in->shape = inputs[i].second;
   }
+  for (size_t i = 0; i < input_kinds.size() && i < copy->inputs().size(); ++i) {
+    if (!input_kinds[i].is_tensor()) copy->inputs()[i]->kind = input_kinds[i];
+  }
   for (const auto& v : copy->values()) {
     if (!v->outer) continue;
     if (const Value* outer = find_in_scope(body.parent, v->name)) {
       v->type = outer->type;
       v->shape = outer->shape;
+      v->kind = outer->kind;
     }
   }
   for (const auto& node : copy->nodes()) {
@@ -167,6 +197,10 @@ std::vector<std::pair<ElementType, PartialShape>> infer_subgraph_outputs(
   }
   std::vector<std::pair<ElementType, PartialShape>> out;
   for (const Value* v : copy->outputs()) out.emplace_back(v->type, v->shape);
+  if (output_kinds) {
+    output_kinds->clear();
+    for (const Value* v : copy->outputs()) output_kinds->push_back(v->kind);
+  }
   return out;
 }
 

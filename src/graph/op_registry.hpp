@@ -19,7 +19,7 @@ namespace sluice::graph {
 class InferContext {
  public:
   InferContext(const Node& node, std::vector<ElementType> input_types, std::vector<PartialShape> input_shapes,
-               std::vector<const Tensor*> input_values);
+               std::vector<const Tensor*> input_values, std::vector<ValueKind> input_kinds = {});
 
   const Node& node;
   size_t num_inputs() const { return input_types_.size(); }
@@ -29,8 +29,13 @@ class InferContext {
   const PartialShape& input_shape(size_t i) const;
   // The input's value when it is a constant, else nullptr.
   const Tensor* input_value(size_t i) const;
+  // The input's kind (a tensor for a missing input).
+  ValueKind input_kind(size_t i) const;
 
   void set_output(size_t i, ElementType type, PartialShape shape);
+  // An output's kind; outputs whose kind is not set are tensors.
+  void set_output_kind(size_t i, ValueKind kind);
+  ValueKind output_kind(size_t i) const { return output_kinds_.at(i); }
   ElementType output_type(size_t i) const { return output_types_.at(i); }
   const PartialShape& output_shape(size_t i) const { return output_shapes_.at(i); }
 
@@ -45,6 +50,8 @@ class InferContext {
   std::vector<ElementType> input_types_;
   std::vector<PartialShape> input_shapes_;
   std::vector<const Tensor*> input_values_;
+  std::vector<ValueKind> input_kinds_;
+  std::vector<ValueKind> output_kinds_;
   std::vector<ElementType> output_types_;
   std::vector<PartialShape> output_shapes_;
   friend class ShapeInference;
@@ -80,6 +87,11 @@ struct OpSchema {
   ValidateFn validate;  // optional
   ShapeInferFn infer;
   RefKernel reference;
+  // What the operator takes besides tensors of non-string types. infer_node rejects, with an error naming
+  // the node and input, a sequence or optional input to an operator without `takes_sequences`, and a
+  // string input to one without `takes_strings`, so that no other kernel ever sees them.
+  bool takes_sequences = false;  // sequences and optionals (their kinds are set by `infer`)
+  bool takes_strings = false;
 };
 
 class OpRegistry {
@@ -119,7 +131,10 @@ void infer_node(Node& node);
 void check_arity(const Node& node);
 // Infers a subgraph's output types and shapes for given input types and shapes (outer values take the
 // types of the enclosing graphs' values of the same name). The subgraph itself is not modified.
+// `input_kinds`, when given, sets the kinds of the inputs that are not tensors; `output_kinds`, when not
+// null, receives the outputs' kinds.
 std::vector<std::pair<ElementType, PartialShape>> infer_subgraph_outputs(
-    const Graph& body, const std::vector<std::pair<ElementType, PartialShape>>& inputs);
+    const Graph& body, const std::vector<std::pair<ElementType, PartialShape>>& inputs,
+    const std::vector<ValueKind>& input_kinds = {}, std::vector<ValueKind>* output_kinds = nullptr);
 
 }  // namespace sluice::graph

@@ -132,6 +132,11 @@ bool ConstantFoldingPass::apply_impl(Graph& graph) {
   for (const auto& node : graph.nodes()) {
     if (!node->schema || !node->schema->reference || has_subgraph(*node) || is_nondeterministic(*node))
       continue;
+    // A constant is a tensor: sequences and optionals (which may hold nothing) are computed at run time.
+    if (std::any_of(node->outputs.begin(), node->outputs.end(),
+                    [](const Value* out) { return out && !out->kind.is_tensor(); })) {
+      continue;
+    }
     bool all_constant = true;
     std::vector<Tensor> args;
     for (const Value* in : node->inputs) {

@@ -106,10 +106,24 @@ void infer_broadcast(InferContext& ctx) {
   ctx.set_output(0, ctx.input_type(0), std::move(shape));
 }
 
-ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
+ElementType any_element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
   return graph::element_type_from_onnx(code, node.describe() + ": attribute '" + attr + "'");
 }
 
+ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
+  const ElementType type = any_element_type_from_onnx_code(code, node, attr);
+  SLUICE_CHECK(type != ElementType::string && !is_float8(type), where(node), "attribute '", attr, "' names ",
+               to_string(type), "; ", node.op_type, " does not make ",
+               type == ElementType::string ? "string" : "float8", " tensors");
+  return type;
+}
+
 std::string where(const Node& node) { return node.describe() + ": "; }
+
+int64_t product(const Shape& shape, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t d = begin; d < end; ++d) p *= shape[d];
+  return p;
+}
 
 }  // namespace sluice::ops

@@ -73,6 +73,9 @@ std::vector<double> to_doubles(const Tensor& tensor);
 // Element i of any tensor as a double.
 double element_as_double(const Tensor& tensor, int64_t i);
 
+// The product of dimensions [begin, end) of a shape (1 for an empty range).
+int64_t product(const Shape& shape, size_t begin, size_t end);
+
 // Row-major strides (in elements) of a shape.
 std::vector<int64_t> strides_of(const Shape& shape);
 
@@ -117,7 +120,11 @@ void infer_broadcast(InferContext& ctx);      // output 0: input 0's type, broad
 
 // The element type an attribute names by onnx.TensorProto.DataType code (Cast's 'to', 'dtype', ...);
 // throws naming the node and attribute for codes Sluice has no type for.
+// Only the numeric types and boolean: string and float8 tensors are taken by a few operators only.
 ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
+// The same with string and the float8 types too, for the operators that make them (Cast, QuantizeLinear,
+// SequenceEmpty, ...).
+ElementType any_element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
 
 // Builds the error prefix for a node: "Conv node 'conv1': ".
 std::string where(const Node& node);

@@ -1,12 +1,16 @@
 // Control-flow operators: If (opset 1), Loop (opset 1) and Scan (opset 8: batch axis and sequence_lens;
 // opset 9: scan_input_axes/directions, scan_output_axes/directions; opset 11: negative axes). Bodies run
 // through KernelEnv::run_subgraph; shape inference goes through InferContext::infer_subgraph when set,
-// else takes the bodies' declared output types and shapes. Sequence and optional values are not
-// supported.
+// else takes the bodies' declared output types and shapes.
+//
+// If's outputs and Loop's loop-carried values may be sequences or optionals (a Tensor::sequence, or an
+// empty Tensor for an absent optional); their kinds come from the bodies' outputs. Scan's values and
+// Loop's scan outputs are tensors.
 #include <algorithm>
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "graph/graph.hpp"
@@ -16,6 +20,7 @@ namespace sluice::ops {
 namespace {
 
 using graph::Graph;
+using graph::ValueKind;
 using TypedShape = std::pair<ElementType, PartialShape>;
 
 // ---- shape helpers ----
@@ -68,6 +73,63 @@ std::vector<TypedShape> body_outputs(const InferContext& ctx, const Graph& body,
   std::vector<TypedShape> out;
   for (const graph::Value* v : body.outputs()) out.emplace_back(v->type, v->shape);
   return out;
+}
+
+const graph::Value* find_in_scope(const Graph* scope, const std::string& name) {
+  for (; scope; scope = scope->parent) {
+    if (const graph::Value* v = scope->find_value(name); v && !v->outer) return v;
+  }
+  return nullptr;
+}
+
+// Whether a graph (at any depth) can make a sequence or an optional: an operator that creates one, or a
+// graph input or outer value that is one. Bodies that cannot (nearly all) skip the kind inference.
+bool may_hold_non_tensors(const Graph& g) {
+  static const std::set<std::string> makers = {"SequenceEmpty", "SequenceConstruct", "SplitToSequence",
+                                               "SequenceMap", "Optional"};
+  for (const graph::Value* in : g.inputs()) {
+    if (!in->kind.is_tensor()) return true;
+  }
+  for (const auto& v : g.values()) {
+    if (!v->kind.is_tensor()) return true;
+    if (v->outer) {
+      const graph::Value* outer = find_in_scope(g.parent, v->name);
+      if (outer && !outer->kind.is_tensor()) return true;
+    }
+  }
+  for (const auto& node : g.nodes()) {
+    if (node->domain.empty() && makers.count(node->op_type)) return true;
+    for (const auto& [attr, value] : node->attributes) {
+      if (const auto* sub = std::get_if<graph::GraphPtr>(&value);
+          sub && *sub && may_hold_non_tensors(**sub)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// The kinds of a body's outputs when its inputs have the given types, shapes and kinds (a tensor kind
+// keeps the input's declared kind). Infers a copy of the body (graph::infer_subgraph_outputs) when the
+// body can hold sequences or optionals; otherwise, or when the context does not infer bodies, the
+// outputs' kinds are as declared.
+std::vector<ValueKind> body_output_kinds(const InferContext& ctx, const Graph& body,
+                                         const std::vector<TypedShape>& inputs,
+                                         const std::vector<ValueKind>& input_kinds) {
+  bool non_tensor_inputs = false;
+  for (const ValueKind& k : input_kinds) non_tensor_inputs = non_tensor_inputs || !k.is_tensor();
+  std::vector<ValueKind> kinds;
+  if (!ctx.infer_subgraph || (!non_tensor_inputs && !may_hold_non_tensors(body))) {
+    for (const graph::Value* v : body.outputs()) kinds.push_back(v->kind);
+    return kinds;
+  }
+  graph::infer_subgraph_outputs(body, inputs, input_kinds, &kinds);
+  return kinds;
+}
+
+// The kind of a value that is one of two kinds (If's branches): a sequence or an optional when either is.
+ValueKind merge_kinds(const ValueKind& a, const ValueKind& b) {
+  return ValueKind{a.sequence || b.sequence, a.optional || b.optional};
 }
 
 // ---- tensor helpers ----
@@ -172,6 +234,8 @@ void validate_if(const Node& node) {
 
 void infer_if(InferContext& ctx) {
   const Node& node = ctx.node;
+  SLUICE_CHECK(ctx.input_kind(0).is_tensor(), where(node), "input 'cond' is a ", ctx.input_kind(0).name(),
+               "; expected a bool tensor");
   const ElementType cond_type = ctx.input_type(0);
   SLUICE_CHECK(cond_type == ElementType::undefined || cond_type == ElementType::boolean, where(node),
                "input 'cond' has element type ", to_string(cond_type), "; expected boolean");
@@ -179,19 +243,30 @@ void infer_if(InferContext& ctx) {
   if (const Tensor* value = ctx.input_value(0)) cond = scalar_bool(*value, node, "input 'cond'");
   if (cond) {
     // Only the branch that runs is inferred: the other may be invalid for these inputs (and never runs).
-    const std::vector<TypedShape> taken =
-        body_outputs(ctx, node.attr_graph(*cond ? "then_branch" : "else_branch"), {});
+    const Graph& branch = node.attr_graph(*cond ? "then_branch" : "else_branch");
+    const std::vector<TypedShape> taken = body_outputs(ctx, branch, {});
+    const std::vector<ValueKind> kinds = body_output_kinds(ctx, branch, {}, {});
     for (size_t i = 0; i < node.outputs.size() && i < taken.size(); ++i) {
       ctx.set_output(i, taken[i].first, taken[i].second);
+      if (i < kinds.size()) ctx.set_output_kind(i, kinds[i]);
     }
     return;
   }
   const std::vector<TypedShape> then_out = body_outputs(ctx, node.attr_graph("then_branch"), {});
   const std::vector<TypedShape> else_out = body_outputs(ctx, node.attr_graph("else_branch"), {});
+  const std::vector<ValueKind> then_kinds = body_output_kinds(ctx, node.attr_graph("then_branch"), {}, {});
+  const std::vector<ValueKind> else_kinds = body_output_kinds(ctx, node.attr_graph("else_branch"), {}, {});
   for (size_t i = 0; i < node.outputs.size() && i < then_out.size() && i < else_out.size(); ++i) {
     const ElementType type = common_type(then_out[i].first, else_out[i].first, node,
                                          "output " + std::to_string(i) + " of else_branch");
     ctx.set_output(i, type, generalize(then_out[i].second, else_out[i].second));
+    if (i < then_kinds.size() && i < else_kinds.size()) {
+      const ValueKind& a = then_kinds[i];
+      const ValueKind& b = else_kinds[i];
+      SLUICE_CHECK(a.sequence == b.sequence || a.optional || b.optional, where(node), "output ", i, " is a ",
+                   a.name(), " in then_branch but a ", b.name(), " in else_branch");
+      ctx.set_output_kind(i, merge_kinds(a, b));
+    }
   }
 }
 
@@ -264,6 +339,10 @@ void infer_loop(InferContext& ctx) {
   const Node& node = ctx.node;
   const Graph& body = node.attr_graph("body");
   const LoopLayout layout = loop_layout(node);
+  for (size_t i = 0; i < 2; ++i) {
+    SLUICE_CHECK(ctx.input_kind(i).is_tensor(), where(node), "input '", i == 0 ? "M" : "cond", "' is a ",
+                 ctx.input_kind(i).name(), "; expected a tensor");
+  }
   std::optional<int64_t> trip_count;
   if (ctx.has_input(0)) {
     const ElementType m_type = ctx.input_type(0);
@@ -281,6 +360,28 @@ void infer_loop(InferContext& ctx) {
     state.emplace_back(ctx.input_type(2 + i), ctx.input_shape(2 + i));
   const std::vector<TypedShape> out = infer_loop_body(ctx, body, layout.carried, state);
   for (size_t i = 0; i < layout.carried; ++i) ctx.set_output(i, state[i].first, state[i].second);
+  // A loop-carried value has the kind of the body's output (a sequence, an optional); the body sees the
+  // initial value's kind where its input does not declare one.
+  std::vector<ValueKind> in_kinds{ValueKind{}, ValueKind{}};
+  for (size_t i = 0; i < layout.carried; ++i) in_kinds.push_back(ctx.input_kind(2 + i));
+  std::vector<TypedShape> body_in{{ElementType::i64, PartialShape(Shape{})},
+                                  {ElementType::boolean, PartialShape(Shape{})}};
+  body_in.insert(body_in.end(), state.begin(), state.end());
+  const std::vector<ValueKind> out_kinds = body_output_kinds(ctx, body, body_in, in_kinds);
+  for (size_t i = 0; i < layout.carried && 1 + i < out_kinds.size(); ++i) {
+    const ValueKind& in = ctx.input_kind(2 + i);
+    const ValueKind& produced = out_kinds[1 + i];
+    SLUICE_CHECK(in.sequence == produced.sequence || in.optional || produced.optional, where(node),
+                 "loop-carried value ", i, " is a ", in.name(), " initially but the body makes a ",
+                 produced.name());
+    ctx.set_output_kind(i, ValueKind{in.sequence || produced.sequence, produced.optional});
+  }
+  for (size_t k = 0; k < layout.scans && 1 + layout.carried + k < out_kinds.size(); ++k) {
+    const ValueKind& kind = out_kinds[1 + layout.carried + k];
+    SLUICE_CHECK(kind.is_tensor(), where(node), "scan output ", k, " ('",
+                 body.outputs()[1 + layout.carried + k]->name, "') is a ", kind.name(),
+                 "; scan outputs stack tensors");
+  }
   // Without a condition the loop runs exactly M times.
   const Dimension iterations =
       trip_count && !ctx.has_input(1) ? Dimension(std::max<int64_t>(*trip_count, 0)) : Dimension();
@@ -316,7 +417,12 @@ std::vector<Tensor> run_loop(const Node& node, std::span<const Tensor> inputs, K
     // Without a 'cond' input the body's condition is ignored (a plain for loop).
     if (has_cond) cond = scalar_bool(out[0], node, "the body's condition output");
     std::copy(out.begin() + 1, out.begin() + 1 + static_cast<ptrdiff_t>(layout.carried), carried.begin());
-    for (size_t k = 0; k < layout.scans; ++k) scans[k].push_back(out[1 + layout.carried + k]);
+    for (size_t k = 0; k < layout.scans; ++k) {
+      const Tensor& element = out[1 + layout.carried + k];
+      SLUICE_CHECK(!element.empty() && !element.is_sequence(), where(node), "iteration ", i, " produced a ",
+                   describe(element), " for scan output ", k, "; scan outputs stack tensors");
+      scans[k].push_back(element);
+    }
   }
   std::vector<Tensor> outputs = clone_all(carried);
   for (size_t k = 0; k < layout.scans; ++k) {
@@ -644,6 +750,7 @@ OpSchema make_if_schema() {
   schema.validate = validate_if;
   schema.infer = infer_if;
   schema.reference = run_if;
+  schema.takes_sequences = true;  // the condition is checked to be a tensor; branches may make any value
   return schema;
 }
 
@@ -659,6 +766,7 @@ OpSchema make_loop_schema() {
   schema.validate = validate_loop;
   schema.infer = infer_loop;
   schema.reference = run_loop;
+  schema.takes_sequences = true;  // loop-carried values may be sequences or optionals; M and cond are checked
   return schema;
 }
 

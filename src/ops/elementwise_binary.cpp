@@ -131,8 +131,49 @@ void register_bit_ops(OpRegistry& r) {
   add_binary<bool_types>(r, "Xor", 7, [](auto a, auto b) { return a != b; });
 }
 
+// Equal from opset 19 also compares string tensors (elementwise, byte for byte, with broadcasting);
+// the other comparisons and the earlier Equal versions take no strings.
+void register_string_equal(OpRegistry& r) {
+  OpSchema schema;
+  schema.op_type = "Equal";
+  schema.since_version = 19;
+  schema.min_inputs = 2;
+  schema.max_inputs = 2;
+  schema.takes_strings = true;
+  schema.infer = [](InferContext& ctx) {
+    if (ctx.input_type(0) != ElementType::string) {
+      infer_broadcasting(ctx, all_types, {"A", "B"}, ElementType::boolean);
+      return;
+    }
+    check_same_type(ctx.node, "B", ctx.input_type(1), "A", ctx.input_type(0));
+    ctx.set_output(0, ElementType::boolean,
+                   broadcast_partial_shapes(ctx.input_shape(0), ctx.input_shape(1), ctx.node));
+  };
+  schema.reference = [](const Node& node, std::span<const Tensor> inputs, KernelEnv&) {
+    const Tensor& a = required_input(node, inputs, 0, "A");
+    const Tensor& b = required_input(node, inputs, 1, "B");
+    check_same_type(node, "B", b.type(), "A", a.type());
+    if (a.type() != ElementType::string) {
+      return std::vector<Tensor>{dispatch_set<all_types>(a.type(), node, "A", [&](auto tag) {
+        using T = decltype(tag);
+        return map_binary<T, T, bool>(a, b, node, [](auto x, auto y) { return x == y; });
+      })};
+    }
+    const Shape out_shape = broadcast_shapes(a.shape(), b.shape(), node);
+    Tensor out(ElementType::boolean, out_shape);
+    const std::string* pa = a.data<std::string>();
+    const std::string* pb = b.data<std::string>();
+    bool* po = out.data<bool>();
+    for_each_broadcast(a.shape(), b.shape(), out_shape,
+                       [&](int64_t o, int64_t ia, int64_t ib) { po[o] = pa[ia] == pb[ib]; });
+    return std::vector<Tensor>{out};
+  };
+  r.add(std::move(schema));
+}
+
 void register_comparisons(OpRegistry& r) {
   add_comparison<all_types>(r, "Equal", 7, [](auto a, auto b) { return a == b; });
+  register_string_equal(r);
   add_comparison<numeric_types>(r, "Less", 7, [](auto a, auto b) { return a < b; });
   add_comparison<numeric_types>(r, "Greater", 7, [](auto a, auto b) { return a > b; });
   add_comparison<numeric_types>(r, "LessOrEqual", 12, [](auto a, auto b) { return a <= b; });

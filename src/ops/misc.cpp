@@ -401,6 +401,8 @@ void register_misc_ops(OpRegistry& registry) {
   ops::misc::register_det(registry);
   ops::misc::register_grid_ops(registry);
   ops::misc::register_text_ops(registry);
+  ops::misc::register_sequence_ops(registry);
+  ops::misc::register_string_ops(registry);
 }
 
 }  // namespace sluice::graph

@@ -1,14 +1,10 @@
-// TfIdfVectorizer (opset 9) and the tensor-only forms of OptionalHasElement / OptionalGetElement (opset 15
-// and 18).
+// TfIdfVectorizer (opset 9). (Optional, OptionalHasElement and OptionalGetElement are in sequence.cpp.)
 //
 // TfIdfVectorizer counts, per row, the n-grams of its pool (pool_int64s; Sluice has no string tensors,
 // so pool_strings is rejected). An n-gram of length n starting at position s with skip k is
 // x[s], x[s + k + 1], ..., x[s + (n - 1)(k + 1)]; skips run from 0 to max_skip_count, but unigrams are
 // counted once (as in the ONNX reference). The count of the i-th pool n-gram lands at output column
 // ngram_indexes[i], weighted by weights[i] (the spec's reading: one weight per pool n-gram).
-//
-// Sluice values are tensors only, so an optional is either a plain tensor (present) or an omitted input
-// (absent); optional- and sequence-typed values are rejected by the model reader, not here.
 #include <algorithm>
 #include <map>
 
@@ -187,42 +183,8 @@ void register_tfidf(OpRegistry& registry) {
   registry.add(std::move(s));
 }
 
-// ---- OptionalHasElement / OptionalGetElement ----------------------------------------------------
-
-bool has_element(std::span<const Tensor> in) { return !in.empty() && !in[0].empty(); }
-
-void register_optional(OpRegistry& registry) {
-  for (int64_t since : {15, 18}) {
-    OpSchema has;
-    has.op_type = "OptionalHasElement";
-    has.since_version = since;
-    has.min_inputs = since < 18 ? 1 : 0;  // opset 18 made the input optional
-    has.max_inputs = 1;
-    has.infer = [](InferContext& ctx) { ctx.set_output(0, ElementType::boolean, PartialShape(Shape{})); };
-    has.reference = [](const Node&, std::span<const Tensor> in, KernelEnv&) {
-      return std::vector<Tensor>{Tensor::scalar<bool>(has_element(in))};
-    };
-    registry.add(std::move(has));
-
-    OpSchema get;
-    get.op_type = "OptionalGetElement";
-    get.since_version = since;
-    get.min_inputs = 1;
-    get.max_inputs = 1;
-    get.infer = infer_same_as_input;
-    get.reference = [](const Node& node, std::span<const Tensor> in, KernelEnv&) {
-      SLUICE_CHECK(has_element(in), where(node), "input 'input' is an empty optional; expected a value");
-      return std::vector<Tensor>{in[0]};
-    };
-    registry.add(std::move(get));
-  }
-}
-
 }  // namespace
 
-void register_text_ops(OpRegistry& registry) {
-  register_tfidf(registry);
-  register_optional(registry);
-}
+void register_text_ops(OpRegistry& registry) { register_tfidf(registry); }
 
 }  // namespace sluice::ops::misc

@@ -1,13 +1,20 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, and the helpers of ops/quantization.hpp.
 //
-// Quantized element types: u8 and i8 (every version), u16 and i16 (opset 21 on), i32 (DequantizeLinear's
-// input). float8, int4 and float4 have no Sluice element type; models using them are rejected with an
-// error naming the node.
+// Quantized element types: u8 and i8 (every version), the float8 types (opset 19 on), u16 and i16 (opset 21
+// on), i32 (DequantizeLinear's input). int4 and float4 have no Sluice element type; models using them are
+// rejected with an error naming the node.
+//
+// float8 (as the ONNX reference implementation): QuantizeLinear computes x / y_scale in the usual
+// precision and casts it to the float8 type like Cast, rounding to nearest even, clamping to +-max with
+// `saturate` (the default) or giving NaN (infinity for f8e5m2) without; DequantizeLinear multiplies the
+// exact float value by x_scale. A float8 zero point is optional and must be zero (an error otherwise).
 #include "ops/quantization.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "ops/elementwise_util.hpp"
 
 namespace sluice::ops::quant {
 
@@ -65,16 +72,6 @@ Tensor numeric_tensor(ElementType type, Shape shape, const std::vector<double>& 
   });
   return out;
 }
-
-namespace {
-
-int64_t product(const Shape& shape, size_t begin, size_t end) {
-  int64_t n = 1;
-  for (size_t i = begin; i < end; ++i) n *= shape[i];
-  return n;
-}
-
-}  // namespace
 
 ParamLayout param_layout(const Node& node, const Shape& x, const Shape& scale, int64_t axis,
                          int64_t block_size, bool allow_per_axis, const std::string& scale_name) {
@@ -136,6 +133,7 @@ struct QuantVersion {
   bool sixteen_bit() const { return since >= 21; }
   bool blocked() const { return since >= 21; }
   bool float_scales() const { return since >= 19; }  // f16 / bf16 scales and x
+  bool float8() const { return since >= 19; }        // float8 quantized types, `saturate`
 };
 
 bool is_storage_type(ElementType type, QuantVersion v) {
@@ -144,11 +142,56 @@ bool is_storage_type(ElementType type, QuantVersion v) {
     case ElementType::i8: return true;
     case ElementType::u16:
     case ElementType::i16: return v.sixteen_bit();
-    default: return false;
+    default: return v.float8() && is_float8(type);
   }
 }
 
-std::string storage_types(QuantVersion v) { return v.sixteen_bit() ? "u8, i8, u16 or i16" : "u8 or i8"; }
+std::string storage_types(QuantVersion v) {
+  return v.sixteen_bit() ? "u8, i8, u16, i16 or a float8 type"
+         : v.float8()    ? "u8, i8 or a float8 type"
+                         : "u8 or i8";
+}
+
+// The values of a float8 tensor (exact as doubles).
+std::vector<double> float8_values(const Tensor& t) {
+  std::vector<double> out(static_cast<size_t>(t.size()));
+  const auto* bits = static_cast<const uint8_t*>(t.data());
+  for (size_t i = 0; i < out.size(); ++i) {
+    switch (t.type()) {
+      case ElementType::f8e4m3fn: out[i] = float8_e4m3fn::from_bits(bits[i]); break;
+      case ElementType::f8e4m3fnuz: out[i] = float8_e4m3fnuz::from_bits(bits[i]); break;
+      case ElementType::f8e5m2: out[i] = float8_e5m2::from_bits(bits[i]); break;
+      case ElementType::f8e5m2fnuz: out[i] = float8_e5m2fnuz::from_bits(bits[i]); break;
+      default: throw_error("float8_values: element type ", to_string(t.type()), " is not a float8 type");
+    }
+  }
+  return out;
+}
+
+// A float8 tensor of `type` holding `values` (x / scale), each narrowed to float with round-to-odd so that
+// the rounding to float8 is the only one that counts.
+Tensor float8_tensor(ElementType type, Shape shape, const std::vector<double>& values, bool saturate) {
+  Tensor out(type, std::move(shape));
+  auto* bits = static_cast<uint8_t*>(out.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float v = elementwise::narrow_round_to_odd(values[i]);
+    switch (type) {
+      case ElementType::f8e4m3fn: bits[i] = float8_e4m3fn::from_float(v, saturate).bits; break;
+      case ElementType::f8e4m3fnuz: bits[i] = float8_e4m3fnuz::from_float(v, saturate).bits; break;
+      case ElementType::f8e5m2: bits[i] = float8_e5m2::from_float(v, saturate).bits; break;
+      case ElementType::f8e5m2fnuz: bits[i] = float8_e5m2fnuz::from_float(v, saturate).bits; break;
+      default: throw_error("float8_tensor: element type ", to_string(type), " is not a float8 type");
+    }
+  }
+  return out;
+}
+
+// A float8 zero point carries no offset: the reference implementation requires it to be zero.
+void check_float8_zero_point(const Node& node, const Tensor& zp, const std::string& name) {
+  for (double v : float8_values(zp)) {
+    SLUICE_CHECK(v == 0.0, where(node), "input '", name, "' holds ", v, "; a float8 zero point must be 0");
+  }
+}
 
 void check_attr_version(const Node& node, const std::string& attr, int64_t needed) {
   SLUICE_CHECK(!node.has_attr(attr) || node.opset_version >= needed, where(node), "attribute '", attr,
@@ -175,8 +218,10 @@ void validate_quantize(const Node& node, QuantVersion v) {
   validate_quant_common(node, v);
   check_attr_version(node, "output_dtype", 21);
   check_attr_version(node, "precision", 23);
+  check_attr_version(node, "saturate", 19);
   if (node.has_attr("output_dtype")) {
-    const ElementType t = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    const ElementType t =
+        any_element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
     SLUICE_CHECK(is_storage_type(t, v), where(node), "attribute 'output_dtype' names ", to_string(t),
                  "; expected ", storage_types(v));
   }
@@ -190,7 +235,7 @@ void validate_quantize(const Node& node, QuantVersion v) {
 ElementType quantize_output_type(const Node& node, ElementType zero_point_type, QuantVersion v) {
   ElementType out = ElementType::u8;
   if (node.has_attr("output_dtype")) {
-    out = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    out = any_element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
   }
   if (zero_point_type != ElementType::undefined) {
     SLUICE_CHECK(!node.has_attr("output_dtype") || out == zero_point_type, where(node),
@@ -199,8 +244,7 @@ ElementType quantize_output_type(const Node& node, ElementType zero_point_type, 
     out = zero_point_type;
   }
   SLUICE_CHECK(is_storage_type(out, v), where(node), "quantized type ", to_string(out),
-               " is not supported; expected ", storage_types(v),
-               " (float8 and int4 have no Sluice element type)");
+               " is not supported; expected ", storage_types(v), " (int4 has no Sluice element type)");
   return out;
 }
 
@@ -240,6 +284,20 @@ std::vector<Tensor> quantize_kernel(const Node& node, std::span<const Tensor> in
   }
   const std::vector<double> xs = to_doubles(x);
   const std::vector<double> scales = to_doubles(scale);
+  if (is_float8(out_type)) {
+    if (zp) check_float8_zero_point(node, zp, "y_zero_point");
+    std::vector<double> qs(xs.size());
+    for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
+      for (int64_t a = 0; a < layout.axis_extent; ++a) {
+        for (int64_t i = 0; i < layout.inner; ++i, ++idx) {
+          const int64_t p = layout.param_index(o, a, i);
+          qs[idx] = round_to_precision(
+              round_to_precision(xs[idx], precision) / round_to_precision(scales[p], precision), precision);
+        }
+      }
+    }
+    return {float8_tensor(out_type, x.shape(), qs, node.attr_int("saturate", 1) != 0)};
+  }
   const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
   const IntRange range = int_range(out_type);
   std::vector<int64_t> ys(xs.size());
@@ -262,7 +320,8 @@ void validate_dequantize(const Node& node, QuantVersion v) {
   validate_quant_common(node, v);
   check_attr_version(node, "output_dtype", 23);
   if (node.has_attr("output_dtype")) {
-    const ElementType t = element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    const ElementType t =
+        any_element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
     SLUICE_CHECK(is_floating(t), where(node), "attribute 'output_dtype' names ", to_string(t),
                  "; expected a floating type");
   }
@@ -271,7 +330,7 @@ void validate_dequantize(const Node& node, QuantVersion v) {
 void check_dequantize_input_types(const Node& node, ElementType x, ElementType scale, ElementType zp,
                                   QuantVersion v) {
   SLUICE_CHECK(is_storage_type(x, v) || x == ElementType::i32, where(node), "input 'x' is ", to_string(x),
-               "; expected ", storage_types(v), " or i32 (float8 and int4 have no Sluice element type)");
+               "; expected ", storage_types(v), " or i32 (int4 has no Sluice element type)");
   const bool scale_ok = v.float_scales() ? is_floating(scale) : scale == ElementType::f32;
   SLUICE_CHECK(scale_ok, where(node), "input 'x_scale' is ", to_string(scale), "; expected ",
                v.float_scales() ? "a floating type" : "f32");
@@ -281,7 +340,7 @@ void check_dequantize_input_types(const Node& node, ElementType x, ElementType s
 
 ElementType dequantize_output_type(const Node& node, ElementType scale) {
   if (node.has_attr("output_dtype")) {
-    return element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
+    return any_element_type_from_onnx_code(node.attr_int("output_dtype"), node, "output_dtype");
   }
   return scale;
 }
@@ -306,8 +365,21 @@ std::vector<Tensor> dequantize_kernel(const Node& node, std::span<const Tensor> 
   if (zp) check_zero_point_shape(node, scale.shape(), zp.shape(), "x_zero_point");
   // numpy: x.astype(float32) - zero_point, times the scale in the wider of f32 and the scale's type.
   const ElementType precision = scale.type() == ElementType::f64 ? ElementType::f64 : ElementType::f32;
-  const std::vector<int64_t> xs = to_int64s(x);
   const std::vector<double> scales = to_doubles(scale);
+  if (is_float8(x.type())) {
+    if (zp) check_float8_zero_point(node, zp, "x_zero_point");
+    const std::vector<double> xs = float8_values(x);  // exact in f32
+    std::vector<double> ys(xs.size());
+    for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
+      for (int64_t a = 0; a < layout.axis_extent; ++a) {
+        for (int64_t i = 0; i < layout.inner; ++i, ++idx) {
+          ys[idx] = round_to_precision(xs[idx] * scales[layout.param_index(o, a, i)], precision);
+        }
+      }
+    }
+    return {numeric_tensor(dequantize_output_type(node, scale.type()), x.shape(), ys)};
+  }
+  const std::vector<int64_t> xs = to_int64s(x);
   const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
   std::vector<double> ys(xs.size());
   for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {

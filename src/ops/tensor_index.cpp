@@ -15,12 +15,6 @@ int64_t checked_index(int64_t index, int64_t extent, const Node& node, const std
   return index < 0 ? index + extent : index;
 }
 
-int64_t product(const Shape& shape, size_t begin, size_t end) {
-  int64_t p = 1;
-  for (size_t d = begin; d < end; ++d) p *= shape[d];
-  return p;
-}
-
 // ------------------------------------------------------------------------------------------------ Gather
 
 void add_gather(OpRegistry& registry) {

@@ -12,7 +12,13 @@ namespace {
 
 void add_identity(OpRegistry& registry) {
   OpSchema s = make_schema("Identity", 1, 1, 1);
-  s.infer = infer_same_as_input;
+  // Opset 14 passes sequences through and opset 16 optionals (an absent one stays absent).
+  s.takes_sequences = true;
+  s.takes_strings = true;
+  s.infer = [](InferContext& ctx) {
+    infer_same_as_input(ctx);
+    ctx.set_output_kind(0, ctx.input_kind(0));
+  };
   s.reference = [](const Node&, std::span<const Tensor> in, KernelEnv&) {
     return std::vector<Tensor>{in[0]};
   };
@@ -353,6 +359,7 @@ PartialShape reshape_partial(const PartialShape& in, const std::vector<int64_t>&
 // Reshape-1..4 take the target as attribute 'shape'; later versions as input 1.
 void add_reshape(OpRegistry& registry, int64_t since, bool shape_input, bool has_allowzero) {
   OpSchema s = make_schema("Reshape", since, shape_input ? 2 : 1, shape_input ? 2 : 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.validate = [shape_input](const Node& node) {
     if (!shape_input) node.attr_ints("shape");
   };
@@ -400,6 +407,7 @@ int64_t flatten_axis(const Node& node, int64_t rank) {
 
 void add_flatten(OpRegistry& registry) {
   OpSchema s = make_schema("Flatten", 1, 1, 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.infer = [](InferContext& ctx) {
     const PartialShape& in = ctx.input_shape(0);
     if (!in.rank_known()) {
@@ -464,6 +472,7 @@ int64_t input1_length(const InferContext& ctx) {
 
 void add_squeeze(OpRegistry& registry, int64_t since, bool axes_input) {
   OpSchema s = make_schema("Squeeze", since, 1, axes_input ? 2 : 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.infer = [axes_input](InferContext& ctx) {
     const PartialShape& in = ctx.input_shape(0);
     const ElementType type = ctx.input_type(0);
@@ -541,6 +550,7 @@ std::vector<DimT> unsqueeze_dims(const std::vector<DimT>& in, const std::vector<
 
 void add_unsqueeze(OpRegistry& registry, int64_t since, bool axes_input) {
   OpSchema s = make_schema("Unsqueeze", since, axes_input ? 2 : 1, axes_input ? 2 : 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.validate = [axes_input](const Node& node) {
     if (!axes_input) node.attr_ints("axes");
   };
@@ -578,6 +588,7 @@ std::pair<int64_t, int64_t> shape_range(const Node& node, int64_t rank, bool has
 
 void add_shape(OpRegistry& registry, int64_t since, bool has_range) {
   OpSchema s = make_schema("Shape", since, 1, 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.infer = [has_range](InferContext& ctx) {
     const PartialShape& in = ctx.input_shape(0);
     if (!in.rank_known()) {
@@ -598,6 +609,7 @@ void add_shape(OpRegistry& registry, int64_t since, bool has_range) {
 
 void add_size(OpRegistry& registry) {
   OpSchema s = make_schema("Size", 1, 1, 1);
+  s.takes_strings = true;  // a view (or the shape): the elements are not touched
   s.infer = [](InferContext& ctx) { ctx.set_output(0, ElementType::i64, PartialShape(Shape{})); };
   s.reference = [](const Node&, std::span<const Tensor> in, KernelEnv&) {
     return std::vector<Tensor>{Tensor::scalar<int64_t>(in[0].size())};

@@ -120,7 +120,8 @@ class Frame : public graph::KernelEnv {
     outputs.reserve(plan_.output_slots.size());
     for (size_t i = 0; i < plan_.output_slots.size(); ++i) {
       Tensor t = slots_[plan_.output_slots[i]];
-      SLUICE_CHECK(!t.empty(), "graph '", g.name, "': output '", g.outputs()[i]->name, "' was not computed");
+      SLUICE_CHECK(!t.empty() || g.outputs()[i]->kind.optional, "graph '", g.name, "': output '",
+                   g.outputs()[i]->name, "' was not computed");
       outputs.push_back(std::move(t));
     }
     return outputs;
@@ -153,8 +154,9 @@ class Frame : public graph::KernelEnv {
                  node.outputs.size());
     results.resize(node.outputs.size());
     for (size_t o = 0; o < node.outputs.size(); ++o) {
-      SLUICE_CHECK(!node.outputs[o] || !results[o].empty(), node.describe(), ": output ", o,
-                   " was not produced");
+      // An optional output may be absent (an empty tensor); any other must be produced.
+      SLUICE_CHECK(!node.outputs[o] || !results[o].empty() || node.outputs[o]->kind.optional, node.describe(),
+                   ": output ", o, " was not produced");
     }
     return results;
   }

@@ -102,6 +102,26 @@ REF: reference interpreter[^\n]*\n[^\n]*\n +CumSum +1 +1 +0  ref\n$")
                   MATCH "\n +If +1 +0 +1  ref\n$")
 endif()
 
+# Strings and sequences: random inputs, summaries, and a sequence output written item by item.
+if(EXISTS ${SLUICE_ONNX_TESTS_DIR}/test_string_concat AND EXISTS ${SLUICE_ONNX_TESTS_DIR}/test_sequence_insert_at_back)
+  sluice_cli_test(run_strings EXPECT success
+                  ARGS run ${SLUICE_ONNX_TESTS_DIR}/test_string_concat/model.onnx -d CPU
+                  MATCH "input x: string \\[2\\] \\(random\\)\ninput y: string \\[2\\] \\(random\\)\n\
+output result: string \\[2\\] values \\[\"s[0-9]s[0-9]\", \"s[0-9]s[0-9]\"\\]\n")
+  set(seq_model ${SLUICE_ONNX_TESTS_DIR}/test_sequence_insert_at_back/model.onnx)
+  sluice_cli_test(run_sequence EXPECT success
+                  ARGS run ${seq_model} -d CPU -s sequence=2 -o ${cli_out}/seq
+                  MATCH "input sequence: sequence of 2 i64 tensors \\(random\\)\n.*\
+output output_sequence: sequence of 3 tensors: \\[0\\] \\[2\\] [^;]*; \\[1\\] \\[2\\] [^;]*; \\[2\\] \\[3\\]"
+                  FILES ${cli_out}/seq/output_sequence_0.npy ${cli_out}/seq/output_sequence_2.npy
+                  CLEAN ${cli_out}/seq)
+  sluice_cli_test(run_sequence_from_npy EXPECT error
+                  ARGS run ${seq_model} -d REF -i sequence=${cli_data}/x.npy
+                  MATCH "input 'sequence' is a sequence, which a .npy file cannot hold")
+  sluice_cli_test(info_sequence_ports EXPECT success ARGS info ${seq_model} -s sequence=2
+                  MATCH "inputs \\(2\\):\n  sequence: sequence of i64 \\[\\.\\.\\.\\]\n  tensor: i64 \\[3\\]\n")
+endif()
+
 # The conformance runner on cli/cases, a miniature suite made to pass, fail and skip in known ways.
 set(cases ${cli_data}/cases)
 sluice_cli_test(conformance_as_expected EXPECT success
@@ -109,23 +129,24 @@ sluice_cli_test(conformance_as_expected EXPECT success
                      --json ${cli_out}/cases.json -j 3
                 MATCH "^PASS test_bf16_as_uint16\n\
 FAIL test_broken_model: model.onnx: not a valid ONNX model[^\n]*\n\
+SKIP test_complex_skip: input 'x' has complex64 elements\n\
 FAIL test_identity_beyond_tolerance: output 'y': 1 of 2 values differ \\(rtol 0.001, atol 1e-07\\). first at \
 \\[0\\]: got 1000, expected 1001.5\nPASS test_identity_exact\nFAIL test_identity_inf_sign: [^\n]*got inf, \
 expected -inf\nFAIL test_identity_int_exact: [^\n]*got 5, expected 6\nFAIL test_identity_nan_vs_number: \
 [^\n]*got nan, expected 0\nPASS test_identity_within_tolerance\nFAIL test_identity_wrong_shape: output 'y': \
-shape \\[2,2\\], expected \\[4\\]\nSKIP test_ml_skip: the model uses the ai.onnx.ml domain\n\
-SKIP test_sequence_skip: output 'y' is a sequence\nSKIP test_string_skip: input 'x' has string elements\n\
-3 passed, 6 failed, 3 skipped\n$"
-                FILE_MATCH "${cli_out}/cases.json|\"failed\": 6,.*\"passed\": 3,.*\"skipped\": 3"
+shape \\[2,2\\], expected \\[4\\]\nSKIP test_int4_skip: input 'x' has int4 \\(INT4\\) elements\n\
+SKIP test_ml_skip: the model uses the ai.onnx.ml domain\nPASS test_sequence_construct\nPASS test_string_identity\n\
+5 passed, 6 failed, 3 skipped\n$"
+                FILE_MATCH "${cli_out}/cases.json|\"failed\": 6,.*\"passed\": 5,.*\"skipped\": 3"
                 CLEAN ${cli_out}/cases.json)
 sluice_cli_test(conformance_unexpected EXPECT failure
                 ARGS conformance ${cases} -d REF --expectations ${cli_data}/cases_stale.expected
                 MATCH "\nUNEXPECTED PASS test_identity_exact\n\
 UNEXPECTED FAIL test_identity_int_exact: [^\n]*\n\
 note: test_ml_skip is listed as expected to fail but is out of scope\n\
-note: test_gone is listed but is not a case of the folder\n3 passed, 6 failed, 3 skipped\n$")
+note: test_gone is listed but is not a case of the folder\n5 passed, 6 failed, 3 skipped\n$")
 sluice_cli_test(conformance_failures_without_expectations EXPECT failure ARGS conformance ${cases} -d REF
-                MATCH "\n3 passed, 6 failed, 3 skipped\n$")
+                MATCH "\n5 passed, 6 failed, 3 skipped\n$")
 sluice_cli_test(conformance_filter EXPECT success
                 ARGS conformance ${cases} -d REF --filter "^test_identity_[ew][xi][at]"
                 MATCH "^PASS test_identity_exact\nPASS test_identity_within_tolerance\n\

@@ -1,4 +1,4 @@
-// Builds small graphs node by node for device tests (opset 17, single-output nodes), as a Model.
+// Builds small graphs node by node for device tests (opset 17 unless given, single-output nodes), as a Model.
 #pragma once
 
 #include <map>
@@ -11,12 +11,12 @@
 
 namespace sluice::test {
 
-// Builds a graph node by node (opset 17, single-output nodes).
+// Builds a graph node by node (opset 17 unless given, single-output nodes).
 class Builder {
  public:
-  Builder() {
+  explicit Builder(int64_t opset = 17) {
     g_->name = "test";
-    g_->opset_imports[""] = 17;
+    g_->opset_imports[""] = opset;
   }
   graph::Value* input(const std::string& name, PartialShape shape, ElementType type = ElementType::f32) {
     graph::Value* v = g_->add_value(name);

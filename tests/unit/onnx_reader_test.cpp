@@ -457,8 +457,9 @@ TEST(OnnxReader, RejectsUnsupportedElementTypes) {
   strings.set_name("names");
   strings.set_data_type(onnx::TensorProto::STRING);
   strings.add_string_data("a");
+  strings.set_raw_data("ab");
   EXPECT_THAT(read_error(model_with_initializer(strings)),
-              AllOf(HasSubstr("initializer 'names'"), HasSubstr("string tensors are not supported")));
+              AllOf(HasSubstr("initializer 'names'"), HasSubstr("string_data, not raw_data")));
   EXPECT_THAT(read_error(model_with_initializer(raw_tensor<float>("c", 14, {1}, {1, 2}))),
               AllOf(HasSubstr("initializer 'c'"), HasSubstr("complex tensors are not supported"),
                     HasSubstr("COMPLEX64")));
@@ -468,9 +469,7 @@ TEST(OnnxReader, RejectsUnsupportedElementTypes) {
   add_input(g, "x8", 17, {"2"});  // FLOAT8E4M3FN (ONNX 1.14)
   add_node(g, "Identity", {"x8"}, {"y"});
   add_output(g, "y", 17, {"2"});
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("graph input 'x8'"),
-                                       HasSubstr("8-bit float (float8) tensors are not supported (data type "
-                                                 "FLOAT8E4M3FN)")));
+  EXPECT_EQ(read_error(model), "no error");  // float8 tensors are read (Cast and the quantizers take them)
   model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(22);
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("graph input 'x8'"), HasSubstr("4-bit"), HasSubstr("INT4")));
   model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(99);
@@ -808,16 +807,19 @@ TEST(OnnxReader, RejectsNodesOfDomainsWithoutImport) {
                                        HasSubstr("domain 'com.unknown' has no opset import")));
 }
 
-TEST(OnnxReader, RejectsSequenceValuesAndUnsupportedAttributes) {
+TEST(OnnxReader, RejectsMapValuesAndUnsupportedAttributes) {
   onnx::ModelProto model = make_model();
   auto* g = model.mutable_graph();
-  auto* seq = g->add_input();
-  seq->set_name("seq");
-  seq->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
-  add_node(g, "Identity", {"seq"}, {"y"});
+  auto* map = g->add_input();
+  map->set_name("map");
+  map->mutable_type()->mutable_map_type()->set_key_type(onnx::TensorProto::INT64);
+  add_node(g, "Identity", {"map"}, {"y"});
   add_output(g, "y", onnx::TensorProto::FLOAT, {});
-  EXPECT_THAT(read_error(model),
-              HasSubstr("graph input 'seq' has a sequence type; only tensors are supported"));
+  EXPECT_THAT(read_error(model), HasSubstr("graph input 'map' has a map type; only tensors, sequences of "
+                                           "tensors and optionals of those are supported"));
+  auto* nested = g->mutable_input(0)->mutable_type()->mutable_sequence_type()->mutable_elem_type();
+  nested->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
+  EXPECT_THAT(read_error(model), HasSubstr("graph input 'map' has a sequence of sequences type"));
 
   set_type(g->mutable_input(0), onnx::TensorProto::FLOAT, {});
   auto* ref = add_attr(g->mutable_node(0), "alpha", onnx::AttributeProto::FLOAT);
@@ -829,8 +831,46 @@ TEST(OnnxReader, RejectsSequenceValuesAndUnsupportedAttributes) {
   add_attr(g->mutable_node(0), "sp", onnx::AttributeProto::SPARSE_TENSOR)->mutable_sparse_tensor();
   EXPECT_THAT(read_error(model), AllOf(HasSubstr("attribute 'sp'"), HasSubstr("sparse tensor attributes")));
   g->mutable_node(0)->clear_attribute();
-  add_attr(g->mutable_node(0), "tp", onnx::AttributeProto::TYPE_PROTO)->mutable_tp();
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("attribute 'tp'"), HasSubstr("TYPE_PROTO")));
+  add_attr(g->mutable_node(0), "tp", onnx::AttributeProto::TYPE_PROTO)
+      ->mutable_tp()
+      ->mutable_map_type()
+      ->set_key_type(onnx::TensorProto::INT64);
+  EXPECT_THAT(read_error(model), AllOf(HasSubstr("attribute 'tp'"), HasSubstr("the type is a map")));
+  g->mutable_node(0)->clear_attribute();
+  add_attr(g->mutable_node(0), "tps", onnx::AttributeProto::TYPE_PROTOS)->add_type_protos();
+  EXPECT_THAT(read_error(model), AllOf(HasSubstr("attribute 'tps'"), HasSubstr("TYPE_PROTOS")));
+}
+
+// Sequence and optional graph inputs and outputs get their kinds and item types.
+TEST(OnnxReader, ReadsSequenceAndOptionalTypes) {
+  onnx::ModelProto model = make_model();
+  auto* g = model.mutable_graph();
+  auto* seq = g->add_input();
+  seq->set_name("seq");
+  auto* item = seq->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type();
+  item->set_elem_type(onnx::TensorProto::INT64);
+  item->mutable_shape()->add_dim()->set_dim_value(3);
+  auto* opt = g->add_input();
+  opt->set_name("opt");
+  opt->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
+  add_node(g, "Identity", {"seq"}, {"y"});
+  add_node(g, "Identity", {"opt"}, {"z"});
+  auto* y = g->add_output();
+  y->set_name("y");
+  *y->mutable_type() = seq->type();
+  auto* z = g->add_output();
+  z->set_name("z");
+  *z->mutable_type() = opt->type();
+  auto graph = read(model);
+  ASSERT_EQ(graph->inputs().size(), 2u);
+  const graph::Value* s = graph->inputs()[0];
+  EXPECT_TRUE(s->kind.sequence);
+  EXPECT_FALSE(s->kind.optional);
+  EXPECT_EQ(s->type, ElementType::i64);
+  EXPECT_EQ(s->shape, PartialShape({3}));
+  EXPECT_TRUE(graph->inputs()[1]->kind.optional);
+  EXPECT_FALSE(graph->inputs()[1]->kind.sequence);
+  EXPECT_TRUE(graph->outputs()[1]->declared_optional);
 }
 
 // ---- model-local functions ----

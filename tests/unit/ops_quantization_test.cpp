@@ -79,12 +79,12 @@ TEST(QuantizeLinear, RejectsBadInput) {
               }),
               HasSubstr("attribute 'axis' needs opset 13"));
 
-  OneNode float8("QuantizeLinear", 2, 1, 21);
-  float8.attr("output_dtype", int64_t{17});
+  OneNode int4("QuantizeLinear", 2, 1, 21);
+  int4.attr("output_dtype", int64_t{22});
   EXPECT_THAT(error_of([&] {
-                float8.run({Tensor::from<float>({1}, {1}), Tensor::scalar<float>(1)});
+                int4.run({Tensor::from<float>({1}, {1}), Tensor::scalar<float>(1)});
               }),
-              HasSubstr("float8"));
+              HasSubstr("INT4"));
 
   OneNode mismatch("QuantizeLinear", 3, 1, 21);
   mismatch.attr("output_dtype", int64_t{3});
@@ -107,7 +107,7 @@ TEST(QuantizeLinear, RejectsBadInput) {
       error_of([&] {
         int16_v19.run({Tensor::from<float>({1}, {1}), Tensor::scalar<float>(1), Tensor::scalar<int16_t>(0)});
       }),
-      HasSubstr("expected u8 or i8"));
+      HasSubstr("expected u8, i8 or a float8 type"));
 }
 
 // ---- DequantizeLinear ---------------------------------------------------------------------------

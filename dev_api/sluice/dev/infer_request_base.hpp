@@ -9,14 +9,21 @@
 
 namespace sluice::dev {
 
-// Throws sluice::Error unless `tensor` fits `port` (`kind`: "input" or "output"): not empty, of the port's
-// element type, of a shape the port accepts.
+// Throws sluice::Error unless `tensor` fits `port` (`kind`: "input" or "output"): of the port's element
+// type, a sequence exactly when the port is one, of a shape the port accepts (every item's, for a
+// sequence); empty only for an optional input.
 void check_port_tensor(const PortInfo& port, const char* kind, const Tensor& tensor);
 // Port `index` of `ports` (the inputs when `is_input`); throws sluice::Error when there is no such port.
 const PortInfo& port_at(const std::vector<PortInfo>& ports, bool is_input, size_t index);
 // Throws sluice::Error saying that input `port` has no tensor (for a start without one).
 [[noreturn]] void throw_missing_input(const PortInfo& port);
-// A new tensor for a port of static shape (get_tensor before any was set); throws for a dynamic shape.
+// True when every inference gives the port exactly one tensor of one static shape: a tensor port of
+// static shape that is not optional. Only such an output can be bound to a buffer before inference.
+inline bool port_has_static_tensor(const PortInfo& port) {
+  return port.shape.is_static() && !port.sequence && !port.optional;
+}
+// A new tensor for a port of static shape (get_tensor before any was set); throws for a dynamic shape
+// and a sequence.
 Tensor allocate_port_tensor(const PortInfo& port, bool is_input);
 
 // Contract: not thread-safe. AsyncInferRequest guarantees that one thread at a time uses it: the user's

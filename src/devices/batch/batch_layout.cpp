@@ -57,6 +57,17 @@ std::string why_not(const std::string& what) {
          "property such as LAYOUT=\"x:?N...\")";
 }
 
+// BATCH gathers plain tensors of fixed-size elements; sequences, optionals and strings cannot be cut into
+// slots of one buffer.
+void check_batchable_kind(const PortInfo& port, const char* kind) {
+  SLUICE_CHECK(!port.sequence && !port.optional && port.type != ElementType::string,
+               why_not(std::string(kind) + " '" + port.name + "' is " +
+                       (port.sequence   ? "a sequence"
+                        : port.optional ? "optional"
+                                        : "a string tensor") +
+                       "; only tensors of numbers can be batched"));
+}
+
 }  // namespace
 
 BatchLayout find_batch_layout(const Model& model, const std::vector<std::string>& layout, int64_t batch) {
@@ -66,6 +77,8 @@ BatchLayout find_batch_layout(const Model& model, const std::vector<std::string>
 
   // One request: each input's batch dimension as the model has it (a dynamic one set to 1).
   std::map<std::string, PartialShape> one, many;
+  for (const PortInfo& port : model.inputs()) check_batchable_kind(port, "input");
+  for (const PortInfo& port : model.outputs()) check_batchable_kind(port, "output");
   for (const PortInfo& port : model.inputs()) {
     const size_t axis = axis_for(by_port, port.name);
     SLUICE_CHECK(port.shape.rank_known() && axis < static_cast<size_t>(port.shape.rank()),

@@ -41,7 +41,9 @@ class RefKernel final : public Kernel {
                  "the kernel produced ", results.size(), " outputs; expected ", ctx.outputs.size());
     for (size_t o = 0; o < ctx.outputs.size(); ++o) {
       if (!node_.has_output(o)) continue;
-      SLUICE_CHECK(o < results.size() && !results[o].empty(), "output ", o, " was not produced");
+      // An optional output may be absent (an empty tensor); any other must be produced.
+      SLUICE_CHECK(o < results.size() && (!results[o].empty() || node_.outputs[o]->kind.optional), "output ",
+                   o, " was not produced");
       ctx.outputs[o] = std::move(results[o]);
     }
   }
@@ -107,7 +109,13 @@ bool has_subgraphs(const Node& node) {
   return false;
 }
 
-bool is_static(const Value* v) { return v->type != ElementType::undefined && v->shape.is_static(); }
+// A value the planner can give a place in the arena: a plain tensor of fixed-size elements and static
+// shape. Everything else (sequences, optionals, strings, data-dependent shapes) lives in Heap slots that
+// the reference kernels fill.
+bool is_static(const Value* v) {
+  return v->type != ElementType::undefined && v->type != ElementType::string && v->kind.is_tensor() &&
+         v->shape.is_static();
+}
 
 constexpr size_t arena_alignment = 64;
 
@@ -657,7 +665,9 @@ std::shared_ptr<const Plan> Executor::make_plan(const std::vector<Shape>& input_
   auto plan = std::make_shared<Plan>();
   plan->graph = graph_->clone();
   Graph& g = *plan->graph;
-  for (size_t i = 0; i < g.inputs().size(); ++i) g.inputs()[i]->shape = PartialShape(input_shapes[i]);
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    if (g.inputs()[i]->kind.is_tensor()) g.inputs()[i]->shape = PartialShape(input_shapes[i]);
+  }
   // Shape inference walks the nodes in order: fusions may have appended nodes after their consumers.
   g.topological_sort();
   optimize_for_cpu(g, disabled_passes_);
@@ -735,11 +745,19 @@ const Tensor& output_storage(Tensor& storage, const ValueInfo& info) {
   return storage;
 }
 
+// The shape a plan is specialized to for an input: the tensor's, or for a sequence or optional input
+// (whose value the plan does not specialize to) a marker that no tensor has.
+Shape plan_shape(const Value* input, const Tensor& value) {
+  return input->kind.is_tensor() ? value.shape() : Shape{-1};
+}
+
 // Whether the inputs have the shapes the plan was made for.
 bool same_shapes(const Plan& plan, const std::vector<Tensor>& inputs) {
   if (inputs.size() != plan.input_slots.size()) return false;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].shape() != plan.slots[plan.input_slots[i]].info.shape) return false;
+    const Value* input = plan.graph->inputs()[i];
+    if (input->kind.is_tensor() && inputs[i].shape() != plan.slots[plan.input_slots[i]].info.shape)
+      return false;
   }
   return true;
 }
@@ -753,7 +771,9 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
   if (!request.last_ || !same_shapes(*request.last_->plan, inputs)) {
     std::vector<Shape> shapes;
     shapes.reserve(inputs.size());
-    for (const Tensor& t : inputs) shapes.push_back(t.shape());
+    for (size_t i = 0; i < inputs.size() && i < graph_->inputs().size(); ++i) {
+      shapes.push_back(plan_shape(graph_->inputs()[i], inputs[i]));
+    }
     std::shared_ptr<const Plan> plan = plan_for(shapes);
     auto& binding = request.bindings_[plan.get()];
     if (!binding) {
@@ -841,13 +861,16 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
     if (kind == SlotKind::Constant || kind == SlotKind::Input) {
       // A weight or the caller's input is the result: copied, so that writing the output changes neither.
       const Tensor& value = b.slots[s];
+      if (value.empty() || value.is_sequence()) {
+        outputs[i] = value;  // an absent optional, or a sequence (its items are never written)
+        continue;
+      }
       outputs[i] = preset[i] ? preset[i] : output_storage(storage[i], plan->slots[s].info);
       const Tensor& out = outputs[i];
       SLUICE_CHECK(out.shape() == value.shape(), "output '", plan->slots[s].name, "' has shape ",
                    to_string(value.shape()), " but the bound output tensor has shape ",
                    to_string(out.shape()));
-      if (value.byte_size() && out.data() != value.data())
-        std::memcpy(out.data(), value.data(), value.byte_size());
+      value.copy_to(out);
       continue;
     }
     if (kind != SlotKind::Heap) {
@@ -857,11 +880,11 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
     // A reference kernel's result: handed over as it is, or copied into the bound tensor.
     Tensor t = std::move(b.slots[s]);
     b.slots[s] = Tensor();
-    if (preset[i]) {
+    if (preset[i] && !t.empty() && !t.is_sequence()) {
       SLUICE_CHECK(preset[i].shape() == t.shape(), "output '", plan->slots[s].name, "' has shape ",
                    to_string(t.shape()), " but the bound output tensor has shape ",
                    to_string(preset[i].shape()));
-      std::memcpy(preset[i].data(), t.data(), t.byte_size());
+      t.copy_to(preset[i]);
       outputs[i] = preset[i];
     } else {
       outputs[i] = std::move(t);

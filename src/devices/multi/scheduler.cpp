@@ -289,7 +289,7 @@ MultiInferRequest::MultiInferRequest(std::shared_ptr<Scheduler> scheduler)
   // Outputs of a static shape get their tensor now, so that every device writes into it directly.
   for (size_t j = 0; j < outputs().size(); ++j) {
     const PortInfo& port = outputs()[j];
-    if (port.shape.is_static()) outputs_[j] = Tensor(port.type, port.shape.to_shape());
+    if (dev::port_has_static_tensor(port)) outputs_[j] = Tensor(port.type, port.shape.to_shape());
   }
 }
 
@@ -316,7 +316,7 @@ std::vector<ProfilingInfo> MultiInferRequest::get_profiling_info() const {
 
 void MultiInferRequest::prepare() {
   for (size_t i = 0; i < inputs_.size(); ++i) {
-    if (inputs_[i].empty()) dev::throw_missing_input(inputs()[i]);
+    if (inputs_[i].empty() && !inputs()[i].optional) dev::throw_missing_input(inputs()[i]);
   }
   cancelled_.store(false, std::memory_order_relaxed);
   failed_.clear();
@@ -350,7 +350,7 @@ void MultiInferRequest::bind(InferRequest& worker) {
   // Static outputs are written in place. A dynamic one is never bound: a worker keeps what it is bound to,
   // and the next request it runs would write into this one's tensor.
   for (size_t j = 0; j < outputs_.size(); ++j) {
-    if (outputs()[j].shape.is_static()) worker.set_output_tensor(j, outputs_[j]);
+    if (dev::port_has_static_tensor(outputs()[j])) worker.set_output_tensor(j, outputs_[j]);
   }
 }
 
@@ -362,12 +362,12 @@ std::exception_ptr MultiInferRequest::collect(std::exception_ptr error, InferReq
   if (error) return error;
   try {
     for (size_t j = 0; j < outputs_.size(); ++j) {
-      if (outputs()[j].shape.is_static()) continue;
-      // A dynamic output's shape is known only now: a copy, since the worker's tensor is reused; into
-      // the application's tensor when it set one of this shape.
+      if (dev::port_has_static_tensor(outputs()[j])) continue;
+      // A dynamic output's shape (or a sequence's or optional's value) is known only now: a copy, since
+      // the worker's tensor is reused; into the application's tensor when it set one of this shape.
       const Tensor result = worker.get_output_tensor(j);
-      if (user_output_[j] && outputs_[j].shape() == result.shape()) {
-        if (result.byte_size()) std::memcpy(outputs_[j].data(), result.data(), result.byte_size());
+      if (user_output_[j] && !result.empty() && outputs_[j].shape() == result.shape()) {
+        result.copy_to(outputs_[j]);
       } else {
         outputs_[j] = result.clone();
       }

@@ -222,8 +222,7 @@ std::vector<Tensor> set_random_inputs(InferRequest& request, const std::vector<P
   std::mt19937_64 rng(seed);
   std::vector<Tensor> tensors;
   for (const PortInfo& port : inputs) {
-    Tensor tensor(port.type, port.shape.to_shape());
-    fill_random(tensor, rng);
+    Tensor tensor = random_value(port, rng);
     request.set_tensor(port.name, tensor);
     tensors.push_back(tensor);
   }

@@ -82,8 +82,10 @@ std::optional<std::string> run_data_set(InferRequest& request, const fs::path& d
   SLUICE_CHECK(input_files.size() <= inputs.size(), dir.filename().string(), " has ", input_files.size(),
                " inputs, the model ", inputs.size());
   for (size_t k = 0; k < input_files.size(); ++k) {
-    Tensor input = frontend::read_tensor_proto_file(input_files[k].string());
-    request.set_tensor(inputs[k].name, as_port_type(input, inputs[k].type));
+    const PortInfo& port = inputs[k];
+    Tensor input =
+        frontend::read_value_proto_file(input_files[k].string(), port.sequence, port.optional, port.type);
+    request.set_tensor(port.name, as_port_type(input, port.type));
   }
   request.infer();
   const auto& outputs = request.outputs();
@@ -92,9 +94,11 @@ std::optional<std::string> run_data_set(InferRequest& request, const fs::path& d
   SLUICE_CHECK(output_files.size() <= outputs.size(), dir.filename().string(), " has ", output_files.size(),
                " outputs, the model ", outputs.size());
   for (size_t k = 0; k < output_files.size(); ++k) {
-    Tensor expected =
-        as_port_type(frontend::read_tensor_proto_file(output_files[k].string()), outputs[k].type);
-    if (auto reason = compare_tensors(request.get_output_tensor(k), expected, tolerance)) {
+    const PortInfo& port = outputs[k];
+    Tensor expected = as_port_type(
+        frontend::read_value_proto_file(output_files[k].string(), port.sequence, port.optional, port.type),
+        port.type);
+    if (auto reason = compare_results(request.get_output_tensor(k), expected, tolerance)) {
       return "output '" + outputs[k].name + "': " + *reason;
     }
   }

@@ -10,13 +10,8 @@ namespace {
 // ONNX TensorProto data types outside the runtime's element types, with their names.
 const char* unsupported_data_type(int32_t data_type) {
   switch (data_type) {
-    case 8: return "string";
     case 14: return "complex64";
     case 15: return "complex128";
-    case 17: return "float8 (FLOAT8E4M3FN)";
-    case 18: return "float8 (FLOAT8E4M3FNUZ)";
-    case 19: return "float8 (FLOAT8E5M2)";
-    case 20: return "float8 (FLOAT8E5M2FNUZ)";
     case 21: return "int4 (UINT4)";
     case 22: return "int4 (INT4)";
     case 23: return "float4 (FLOAT4E2M1)";
@@ -29,12 +24,22 @@ std::optional<std::string> check_data_type(int32_t data_type, const std::string&
   return std::nullopt;
 }
 
-std::optional<std::string> check_type(const onnx::TypeProto& type, const std::string& what) {
+// Tensors, sequences of tensors and optionals of those are in scope (`depth` counts the enclosing
+// sequence and optional types).
+std::optional<std::string> check_type(const onnx::TypeProto& type, const std::string& what, int depth = 0) {
   switch (type.value_case()) {
     case onnx::TypeProto::kTensorType: return check_data_type(type.tensor_type().elem_type(), what);
-    case onnx::TypeProto::kSequenceType: return what + " is a sequence";
+    case onnx::TypeProto::kSequenceType:
+      if (depth > 1) return what + " nests a sequence in a sequence";
+      return type.sequence_type().has_elem_type()
+                 ? check_type(type.sequence_type().elem_type(), what, depth + 1)
+                 : std::nullopt;
+    case onnx::TypeProto::kOptionalType:
+      if (depth > 0) return what + " nests an optional in a sequence or optional";
+      return type.optional_type().has_elem_type()
+                 ? check_type(type.optional_type().elem_type(), what, depth + 1)
+                 : std::nullopt;
     case onnx::TypeProto::kMapType: return what + " is a map";
-    case onnx::TypeProto::kOptionalType: return what + " is an optional";
     case onnx::TypeProto::kSparseTensorType: return what + " is a sparse tensor";
     default: return std::nullopt;  // no type declared
   }

@@ -20,7 +20,9 @@ namespace {
 void print_ports(const char* title, const std::vector<PortInfo>& ports) {
   std::cout << title << " (" << ports.size() << "):\n";
   for (const PortInfo& port : ports) {
-    std::cout << "  " << port.name << ": " << to_string(port.type) << ' ' << port.shape.to_string() << '\n';
+    std::cout << "  " << port.name << ": " << (port.optional ? "optional " : "")
+              << (port.sequence ? "sequence of " : "") << to_string(port.type) << ' '
+              << port.shape.to_string() << '\n';
   }
 }
 

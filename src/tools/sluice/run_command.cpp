@@ -30,6 +30,8 @@ std::map<std::string, Tensor> read_input_files(const Model& model, const std::ve
   std::map<std::string, Tensor> tensors;
   for (const auto& [name, path] : parse_named(items, "-i")) {
     const PortInfo& port = find_input(model, name, "-i");
+    SLUICE_CHECK(!port.sequence, "-i ", name, "=", path, ": input '", name,
+                 "' is a sequence, which a .npy file cannot hold; leave it out to get random items");
     Tensor tensor = util::read_npy(path);
     if (port.type == ElementType::bf16 && tensor.type() == ElementType::f32) tensor = narrow_to_bf16(tensor);
     SLUICE_CHECK(tensor.type() == port.type, "-i ", name, "=", path, ": the file holds ",
@@ -63,6 +65,13 @@ void apply_shapes(Model& model, const std::vector<std::string>& shape_items,
   }
 }
 
+// "f32 [2,3]" for a tensor; "sequence of 2 f32 tensors", "no value" otherwise.
+std::string value_header(const Tensor& value) {
+  if (value.empty()) return "no value";
+  if (value.is_sequence()) return describe(value);
+  return std::string(to_string(value.type())) + " " + to_string(value.shape());
+}
+
 void make_output_dir(const std::string& dir) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);
@@ -76,11 +85,28 @@ void write_outputs(const std::string& dir, const std::vector<PortInfo>& outputs,
     std::string base = sanitize_file_name(outputs[i].name);
     if (!used.insert(base).second) base.append("_").append(std::to_string(i));
     used.insert(base);
-    std::string path = (std::filesystem::path(dir) / (base + ".npy")).string();
     Tensor tensor = request.get_output_tensor(i);
-    util::write_npy(path, widen_for_npy(tensor));
-    std::cout << "wrote " << path << (tensor.type() == ElementType::bf16 ? " (bf16 widened to f32)" : "")
-              << '\n';
+    if (tensor.empty() || tensor.type() == ElementType::string) {
+      std::cout << "output " << outputs[i].name << " not written: "
+                << (tensor.empty() ? "it has no value" : ".npy files of strings are not supported") << '\n';
+      continue;
+    }
+    // A sequence's items go to <name>_<k>.npy.
+    std::vector<std::pair<std::string, Tensor>> files;
+    if (tensor.is_sequence()) {
+      for (size_t k = 0; k < tensor.items().size(); ++k) {
+        files.emplace_back(base + "_" + std::to_string(k), tensor.items()[k]);
+      }
+    } else {
+      files.emplace_back(base, tensor);
+    }
+    for (const auto& [name, value] : files) {
+      std::string path = (std::filesystem::path(dir) / (name + ".npy")).string();
+      util::write_npy(path, widen_for_npy(value));
+      const bool widened = value.type() == ElementType::bf16 || is_float8(value.type());
+      std::cout << "wrote " << path
+                << (widened ? " (" + std::string(to_string(value.type())) + " widened to f32)" : "") << '\n';
+    }
   }
 }
 
@@ -105,10 +131,9 @@ int run_run_command(const RunOptions& options) {
   std::mt19937_64 rng(options.seed);
   for (const PortInfo& port : compiled.inputs()) {
     auto it = given.find(port.name);
-    Tensor tensor = it != given.end() ? it->second : Tensor(port.type, port.shape.to_shape());
-    if (it == given.end()) fill_random(tensor, rng);
+    Tensor tensor = it != given.end() ? it->second : random_value(port, rng);
     request.set_tensor(port.name, tensor);
-    std::cout << "input " << port.name << ": " << to_string(tensor.type()) << ' ' << to_string(tensor.shape())
+    std::cout << "input " << port.name << ": " << value_header(tensor)
               << (it != given.end() ? " (from -i)" : " (random)") << '\n';
   }
   start = Clock::now();
@@ -117,8 +142,9 @@ int run_run_command(const RunOptions& options) {
 
   for (size_t i = 0; i < compiled.outputs().size(); ++i) {
     Tensor tensor = request.get_output_tensor(i);
-    std::cout << "output " << compiled.outputs()[i].name << ": " << to_string(tensor.type()) << ' '
-              << to_string(tensor.shape()) << ' ' << summarize(tensor) << '\n';
+    std::cout << "output " << compiled.outputs()[i].name << ": "
+              << (tensor.empty() || tensor.is_sequence() ? "" : value_header(tensor) + " ")
+              << summarize(tensor) << '\n';
   }
   std::cout << "device " << device << ": read+compile " << compile_ms << " ms, first inference " << infer_ms
             << " ms\n";

@@ -76,6 +76,48 @@ std::optional<std::string> compare_values(const T* actual, const T* expected, co
   return out.str();
 }
 
+// Float8 bits: NaN is exponent and mantissa all ones for E4M3FN, 0x80 for the FNUZ types, an all-ones
+// exponent with a nonzero mantissa for E5M2.
+bool float8_is_nan(ElementType type, uint8_t bits) {
+  switch (type) {
+    case ElementType::f8e4m3fn: return (bits & 0x7F) == 0x7F;
+    case ElementType::f8e5m2: return (bits & 0x7F) > 0x7C;
+    default: return bits == 0x80;
+  }
+}
+
+std::optional<std::string> compare_float8(const Tensor& actual, const Tensor& expected) {
+  const auto* a = static_cast<const uint8_t*>(actual.data());
+  const auto* e = static_cast<const uint8_t*>(expected.data());
+  const size_t count = static_cast<size_t>(expected.size());
+  size_t mismatches = 0, first = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const ElementType t = expected.type();
+    if (a[i] == e[i] || (float8_is_nan(t, a[i]) && float8_is_nan(t, e[i]))) continue;
+    if (mismatches++ == 0) first = i;
+  }
+  if (mismatches == 0) return std::nullopt;
+  std::ostringstream out;
+  out << mismatches << " of " << count << " values differ; first at " << index_text(expected.shape(), first)
+      << ": got bits 0x" << std::hex << int{a[first]} << ", expected 0x" << int{e[first]};
+  return out.str();
+}
+
+std::optional<std::string> compare_strings(const Tensor& actual, const Tensor& expected) {
+  const auto* a = static_cast<const std::string*>(actual.data());
+  const auto* e = static_cast<const std::string*>(expected.data());
+  const size_t count = static_cast<size_t>(expected.size());
+  size_t mismatches = 0, first = 0;
+  for (size_t i = 0; i < count; ++i) {
+    if (a[i] != e[i] && mismatches++ == 0) first = i;
+  }
+  if (mismatches == 0) return std::nullopt;
+  std::ostringstream out;
+  out << mismatches << " of " << count << " strings differ; first at " << index_text(expected.shape(), first)
+      << ": got \"" << a[first] << "\", expected \"" << e[first] << "\"";
+  return out.str();
+}
+
 template <class T>
 std::optional<std::string> compare_as(const Tensor& actual, const Tensor& expected,
                                       const Tolerance& tolerance) {
@@ -108,9 +150,37 @@ std::optional<std::string> compare_tensors(const Tensor& actual, const Tensor& e
     case ElementType::u32: return compare_as<uint32_t>(actual, expected, tolerance);
     case ElementType::u64: return compare_as<uint64_t>(actual, expected, tolerance);
     case ElementType::boolean: return compare_as<bool>(actual, expected, tolerance);
+    case ElementType::string: return compare_strings(actual, expected);
+    case ElementType::f8e4m3fn:
+    case ElementType::f8e4m3fnuz:
+    case ElementType::f8e5m2:
+    case ElementType::f8e5m2fnuz: return compare_float8(actual, expected);
     case ElementType::undefined: break;
   }
   return "the expected tensor has no element type";
+}
+
+std::optional<std::string> compare_results(const Tensor& actual, const Tensor& expected,
+                                           const Tolerance& tolerance) {
+  if (actual.empty() || expected.empty() || actual.is_sequence() || expected.is_sequence()) {
+    if (actual.empty() != expected.empty() || actual.is_sequence() != expected.is_sequence()) {
+      return "got a " + describe(actual) + ", expected a " + describe(expected);
+    }
+  }
+  if (!expected.is_sequence())
+    return expected.empty() ? std::nullopt : compare_tensors(actual, expected, tolerance);
+  const auto& got = actual.items();
+  const auto& want = expected.items();
+  if (got.size() != want.size()) {
+    return "a sequence of " + std::to_string(got.size()) + " tensors, expected " +
+           std::to_string(want.size());
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (auto reason = compare_tensors(got[i], want[i], tolerance)) {
+      return "sequence item " + std::to_string(i) + ": " + *reason;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace sluice::tool

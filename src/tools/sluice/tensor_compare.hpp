@@ -17,7 +17,12 @@ struct Tolerance {
 
 // Why the tensors differ (element type, shape, or the values: how many differ, the first and the largest
 // difference), or nullopt when they match.
+// Strings must be equal; float8 values must have the same bits (any NaN matches any NaN).
 std::optional<std::string> compare_tensors(const Tensor& actual, const Tensor& expected,
+                                           const Tolerance& tolerance);
+// The same for any model value: sequences item by item (after their lengths), and an absent optional (an
+// empty Tensor) matches only another.
+std::optional<std::string> compare_results(const Tensor& actual, const Tensor& expected,
                                            const Tolerance& tolerance);
 
 }  // namespace sluice::tool

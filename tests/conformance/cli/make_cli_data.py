@@ -97,15 +97,23 @@ def make_cases(root):
     save_case(root, "test_bf16_as_uint16", identity_model(TensorProto.BFLOAT16, [2]),
               [t([0x3f80, 0xc000], np.uint16)], [t([0x3f80, 0xc000], np.uint16)])
     save_case(root, "test_broken_model", b"not an onnx model", [t([1])], [t([1])])
-    save_case(root, "test_string_skip", identity_model(TensorProto.STRING, [1]), [t(["a"], object)],
-              [t(["a"], object)])
-    save_case(root, "test_ml_skip", identity_model(f32, [1], (("", 13), ("ai.onnx.ml", 3))), [t([1])],
-              [t([1])])
-    seq_node = helper.make_node("SequenceConstruct", ["x"], ["y"])
+    # Strings and sequences are in scope: each of these passes.
+    save_case(root, "test_string_identity", identity_model(TensorProto.STRING, [2]),
+              [t(["a", "bc"], object)], [t(["a", "bc"], object)])
+    seq_node = helper.make_node("SequenceConstruct", ["x", "x"], ["y"])
     seq_graph = helper.make_graph(
         [seq_node], "seq", [helper.make_tensor_value_info("x", f32, [1])],
         [helper.make_tensor_sequence_value_info("y", f32, [1])])
-    save_case(root, "test_sequence_skip", helper.make_model(seq_graph), [t([1])], [])
+    save_case(root, "test_sequence_construct", helper.make_model(seq_graph), [t([1])],
+              [numpy_helper.from_list([np.array([1], np.float32), np.array([1], np.float32)])])
+    save_case(root, "test_ml_skip", identity_model(f32, [1], (("", 13), ("ai.onnx.ml", 3))), [t([1])],
+              [t([1])])
+    save_case(root, "test_complex_skip", identity_model(TensorProto.COMPLEX64, [1]), [t([1], np.complex64)],
+              [t([1], np.complex64)])
+    int4 = identity_model(f32, [2])
+    for value in (int4.graph.input[0], int4.graph.output[0]):
+        value.type.tensor_type.elem_type = 22  # INT4 (ONNX 1.16; this onnx may not name it)
+    save_case(root, "test_int4_skip", int4, [t([1, 2], np.int8)], [t([1, 2], np.int8)])
     (root / "not_a_case").mkdir(exist_ok=True)
     (root / "not_a_case" / "README").write_text("Not a test_* folder: the conformance runner ignores it.\n")
 
