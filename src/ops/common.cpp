@@ -1,6 +1,7 @@
 #include "ops/common.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "graph/onnx_data_types.hpp"
 
@@ -124,6 +125,21 @@ int64_t product(const Shape& shape, size_t begin, size_t end) {
   int64_t p = 1;
   for (size_t d = begin; d < end; ++d) p *= shape[d];
   return p;
+}
+
+// Copies `count` elements from src[src_offset...] to dst[dst_offset...] (strings assigned, others bytes).
+void copy_elements(const Tensor& src, int64_t src_offset, const Tensor& dst, int64_t dst_offset,
+                   int64_t count) {
+  if (count <= 0) return;
+  if (src.type() == ElementType::string) {
+    const std::string* from = src.data<std::string>() + src_offset;
+    std::copy(from, from + count, dst.data<std::string>() + dst_offset);
+    return;
+  }
+  const size_t esize = element_size(src.type());
+  std::memcpy(static_cast<char*>(dst.data()) + static_cast<size_t>(dst_offset) * esize,
+              static_cast<const char*>(src.data()) + static_cast<size_t>(src_offset) * esize,
+              static_cast<size_t>(count) * esize);
 }
 
 }  // namespace sluice::ops

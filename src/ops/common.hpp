@@ -76,6 +76,11 @@ double element_as_double(const Tensor& tensor, int64_t i);
 // The product of dimensions [begin, end) of a shape (1 for an empty range).
 int64_t product(const Shape& shape, size_t begin, size_t end);
 
+// Copies `count` elements from src[src_offset...] to dst[dst_offset...], both of src's type (strings
+// assigned, other types byte-wise).
+void copy_elements(const Tensor& src, int64_t src_offset, const Tensor& dst, int64_t dst_offset,
+                   int64_t count);
+
 // Row-major strides (in elements) of a shape.
 std::vector<int64_t> strides_of(const Shape& shape);
 

@@ -143,13 +143,9 @@ Tensor slice_at(const Tensor& t, int64_t axis, int64_t index) {
   Shape out_shape = shape;
   out_shape.erase(out_shape.begin() + axis);
   Tensor out(t.type(), out_shape);
-  const size_t block =
-      static_cast<size_t>(shape_size(out_shape) / std::max<int64_t>(outer, 1)) * element_size(t.type());
-  const auto* src = static_cast<const char*>(t.data());
-  auto* dst = static_cast<char*>(out.data());
-  for (int64_t o = 0; o < outer && block > 0; ++o) {
-    std::memcpy(dst + o * block, src + (o * extent + index) * block, block);
-  }
+  const int64_t block = shape_size(out_shape) / std::max<int64_t>(outer, 1);  // elements
+  for (int64_t o = 0; o < outer && block > 0; ++o)
+    copy_elements(t, (o * extent + index) * block, out, o * block, block);
   return out;
 }
 
@@ -162,17 +158,14 @@ Tensor stack(const std::vector<Tensor>& parts, int64_t count, int64_t axis, Elem
   Tensor out(type, out_shape);
   int64_t outer = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= element[static_cast<size_t>(d)];
-  const size_t block =
-      static_cast<size_t>(shape_size(element) / std::max<int64_t>(outer, 1)) * element_size(type);
-  auto* dst = static_cast<char*>(out.data());
+  const int64_t block = shape_size(element) / std::max<int64_t>(outer, 1);  // elements
   for (size_t i = 0; i < parts.size(); ++i) {
     SLUICE_CHECK(parts[i].type() == type && parts[i].shape() == element, where(node), "iteration ", i,
                  " produced a scan output of type ", to_string(parts[i].type()), " and shape ",
                  to_string(parts[i].shape()), "; earlier iterations produced ", to_string(type), " ",
                  to_string(element));
-    const auto* src = static_cast<const char*>(parts[i].data());
     for (int64_t o = 0; o < outer && block > 0; ++o) {
-      std::memcpy(dst + (o * count + static_cast<int64_t>(i)) * block, src + o * block, block);
+      copy_elements(parts[i], o * block, out, (o * count + static_cast<int64_t>(i)) * block, block);
     }
   }
   return out;
@@ -725,6 +718,7 @@ OpSchema make_scan_schema(int64_t since) {
   OpSchema schema;
   schema.domain = graph::onnx_domain;
   schema.op_type = "Scan";
+  schema.takes_strings = true;  // scan slices and stacks copy elements with copy_elements
   schema.since_version = since;
   schema.min_inputs = since == 8 ? 0 : 1;  // opset 8: sequence_lens may be omitted
   schema.max_inputs = -1;
@@ -751,6 +745,7 @@ OpSchema make_if_schema() {
   schema.infer = infer_if;
   schema.reference = run_if;
   schema.takes_sequences = true;  // the condition is checked to be a tensor; branches may make any value
+  schema.takes_strings = true;
   return schema;
 }
 
@@ -767,6 +762,7 @@ OpSchema make_loop_schema() {
   schema.infer = infer_loop;
   schema.reference = run_loop;
   schema.takes_sequences = true;  // loop-carried values may be sequences or optionals; M and cond are checked
+  schema.takes_strings = true;    // carried values are passed as handles; scan outputs stacked element-wise
   return schema;
 }
 

@@ -89,21 +89,6 @@ int64_t read_position(const Tensor& t, const Node& node) {
   return to_int64s(t)[0];
 }
 
-// Copies `count` elements from src[src_offset...] to dst[dst_offset...] (strings assigned, others bytes).
-void copy_elements(const Tensor& src, int64_t src_offset, const Tensor& dst, int64_t dst_offset,
-                   int64_t count) {
-  if (count <= 0) return;
-  if (src.type() == ElementType::string) {
-    const std::string* from = src.data<std::string>() + src_offset;
-    std::copy(from, from + count, dst.data<std::string>() + dst_offset);
-    return;
-  }
-  const size_t esize = element_size(src.type());
-  std::memcpy(static_cast<char*>(dst.data()) + static_cast<size_t>(dst_offset) * esize,
-              static_cast<const char*>(src.data()) + static_cast<size_t>(src_offset) * esize,
-              static_cast<size_t>(count) * esize);
-}
-
 // ---- SequenceEmpty ----
 
 void add_sequence_empty(OpRegistry& registry) {

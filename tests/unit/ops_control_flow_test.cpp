@@ -239,6 +239,27 @@ TEST(Scan, ForwardSum) {
   EXPECT_THAT(values_of<float>(out[1]), ElementsAre(1, 2, 4, 6, 9, 12));
 }
 
+// String scan inputs are sliced and scan outputs stacked element by element (std::string is not bytes).
+TEST(Scan, SlicesAndStacksStrings) {
+  const std::string long_text(40, 'q');  // on the heap: a byte-wise copy would share it
+  OneNode n("Scan", {true, true}, 2, 11);
+  n.subgraph(
+      "body",
+      make_body("strings", {{ElementType::string, PartialShape{1}}, {ElementType::string, PartialShape{1}}},
+                {{ElementType::string, PartialShape{1}}, {ElementType::string, PartialShape{1}}}));
+  n.node->attributes["num_scan_inputs"] = int64_t{1};
+  FunctionEnv env([](const Graph&, const std::vector<Tensor>& in) {
+    Tensor joined(ElementType::string, {1});
+    joined.data<std::string>()[0] = in[0].data<std::string>()[0] + in[1].data<std::string>()[0];
+    return std::vector<Tensor>{joined, joined};
+  });
+  const auto out = n.run(
+      {Tensor::from<std::string>({1}, {">"}), Tensor::from<std::string>({2, 1}, {"a", long_text})}, env);
+  EXPECT_THAT(values_of<std::string>(out[0]), ElementsAre(">a" + long_text));
+  EXPECT_EQ(out[1].shape(), (Shape{2, 1}));
+  EXPECT_THAT(values_of<std::string>(out[1]), ElementsAre(">a", ">a" + long_text));
+}
+
 TEST(Scan, ReverseInputAndOutputDirections) {
   OneNode n("Scan", {true, true}, 2, 11);
   n.subgraph("body", scan_body());
