@@ -29,6 +29,13 @@ enum class ElementType : uint8_t {
   f8e4m3fnuz,
   f8e5m2,
   f8e5m2fnuz,
+  // ONNX's 4-bit integers (INT4, UINT4). In memory one element per byte (int4 / uint4 below: int8_t values
+  // in [-8, 7], uint8_t values in [0, 15]), so element_size is 1 and byte-wise copies, slices and
+  // reshapes keep working; ONNX's packed storage (two elements per byte, low nibble first, the last byte
+  // padded for an odd count) is unpacked when a TensorProto is read. Storage, Cast and
+  // QuantizeLinear / DequantizeLinear only; they are not counted as integer types by is_integer.
+  i4,
+  u4,
 };
 
 // Size of one element in bytes (0 for undefined; sizeof(std::string) for string).
@@ -43,6 +50,8 @@ bool is_floating(ElementType type);
 bool is_float8(ElementType type);
 bool is_signed_integer(ElementType type);
 bool is_unsigned_integer(ElementType type);
+// i4 or u4 (not included in is_integer: arithmetic does not run on them).
+inline bool is_int4(ElementType type) { return type == ElementType::i4 || type == ElementType::u4; }
 inline bool is_integer(ElementType type) { return is_signed_integer(type) || is_unsigned_integer(type); }
 
 // 16-bit float types with conversion to and from float (round to nearest even).
@@ -174,5 +183,26 @@ template <> struct element_type_of<float8_e5m2> { static constexpr ElementType v
 template <> struct element_type_of<float8_e5m2fnuz> {
   static constexpr ElementType value = ElementType::f8e5m2fnuz;
 };
+
+// ---- 4-bit integers ------------------------------------------------------------------------------------
+//
+// One element per byte (see ElementType::i4). Distinct types so that element_type_of<int8_t> stays i8.
+// Conversion from other types (Cast's rule, as the ONNX reference implementation) rounds to nearest even
+// and saturates to the range; to other types it is exact.
+
+struct int4 {
+  int8_t value = 0;  // in [-8, 7]
+  static constexpr int min = -8, max = 7;
+};
+
+struct uint4 {
+  uint8_t value = 0;  // in [0, 15]
+  static constexpr int min = 0, max = 15;
+};
+
+static_assert(sizeof(int4) == 1 && sizeof(uint4) == 1, "4-bit integers are stored one per byte");
+
+template <> struct element_type_of<int4> { static constexpr ElementType value = ElementType::i4; };
+template <> struct element_type_of<uint4> { static constexpr ElementType value = ElementType::u4; };
 
 }  // namespace sluice

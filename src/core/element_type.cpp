@@ -15,8 +15,8 @@ struct TypeInfo {
   size_t size;
 };
 
-static_assert(static_cast<size_t>(ElementType::f8e5m2fnuz) == 18, "type_table follows the enum");
-constexpr std::array<TypeInfo, 19> type_table = {{
+static_assert(static_cast<size_t>(ElementType::u4) == 20, "type_table follows the enum");
+constexpr std::array<TypeInfo, 21> type_table = {{
     {ElementType::undefined, "undefined", 0},
     {ElementType::f32, "f32", 4},
     {ElementType::f16, "f16", 2},
@@ -36,6 +36,8 @@ constexpr std::array<TypeInfo, 19> type_table = {{
     {ElementType::f8e4m3fnuz, "f8e4m3fnuz", 1},
     {ElementType::f8e5m2, "f8e5m2", 1},
     {ElementType::f8e5m2fnuz, "f8e5m2fnuz", 1},
+    {ElementType::i4, "i4", 1},  // one element per byte in memory
+    {ElementType::u4, "u4", 1},
 }};
 
 // Other spellings accepted by parse_element_type (OpenVINO's and numpy's).

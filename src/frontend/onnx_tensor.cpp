@@ -9,6 +9,7 @@
 #include <optional>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "frontend/onnx_internal.hpp"
 #include "graph/onnx_data_types.hpp"
@@ -29,15 +30,30 @@ struct Layout {
   ElementType type;
   Shape shape;
   uint64_t count = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;         // in memory
+  uint64_t stored_bytes = 0;  // in raw_data or external data: packed for the 4-bit types
 
   std::string describe() const {
     std::ostringstream out;
     out << "shape " << to_string(shape) << " holds " << count << " elements of " << to_string(type) << " ("
-        << bytes << " bytes)";
+        << stored_bytes << " bytes" << (is_int4(type) ? ", two elements per byte" : "") << ")";
     return out.str();
   }
 };
+
+// ONNX stores INT4 / UINT4 packed, two elements per byte with the first in the low nibble (the last
+// byte's high nibble is padding for an odd count); in memory they are one per byte. `packed` holds
+// ceil(count / 2) bytes; the padding nibble is ignored.
+void unpack_int4(const uint8_t* packed, Tensor& tensor) {
+  auto* out = static_cast<uint8_t*>(tensor.data());
+  const bool is_signed = tensor.type() == ElementType::i4;
+  const auto count = static_cast<size_t>(tensor.size());
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t nibble = (i % 2 == 0 ? packed[i / 2] : packed[i / 2] >> 4) & 0x0Fu;
+    // Sign extension of a 4-bit two's complement value: 8..15 are -8..-1.
+    out[i] = is_signed ? static_cast<uint8_t>(static_cast<int8_t>((nibble ^ 0x08) - 0x08)) : nibble;
+  }
+}
 
 Layout layout_of(const onnx::TensorProto& proto, ElementType type, const std::string& what) {
   Layout layout{type, Shape(proto.dims().begin(), proto.dims().end())};
@@ -56,6 +72,7 @@ Layout layout_of(const onnx::TensorProto& proto, ElementType type, const std::st
                " is too large");
   layout.count = count;
   layout.bytes = count * element_size(type);
+  layout.stored_bytes = is_int4(type) ? (count + 1) / 2 : layout.bytes;
   return layout;
 }
 
@@ -79,9 +96,13 @@ Tensor from_raw(const std::string& raw, const Layout& layout, const std::string&
   SLUICE_CHECK(layout.type != ElementType::string, what,
                ": string tensors carry their values in string_data, "
                "not raw_data");
-  SLUICE_CHECK(raw.size() == layout.bytes, what, ": ", layout.describe(), " but raw_data has ", raw.size(),
-               " bytes");
+  SLUICE_CHECK(raw.size() == layout.stored_bytes, what, ": ", layout.describe(), " but raw_data has ",
+               raw.size(), " bytes");
   Tensor tensor = allocate(layout, what);
+  if (is_int4(layout.type)) {
+    unpack_int4(reinterpret_cast<const uint8_t*>(raw.data()), tensor);
+    return tensor;
+  }
   if (!raw.empty()) std::memcpy(tensor.data(), raw.data(), raw.size());
   if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
   return tensor;
@@ -138,7 +159,28 @@ void copy_bools(const google::protobuf::RepeatedField<int32_t>& field, Tensor& t
   for (int i = 0; i < field.size(); ++i) out[i] = field.Get(i) != 0;
 }
 
+// int32_data of a 4-bit tensor holds the packed bytes, ceil(count / 2) of them, one per value.
+Tensor from_int4_typed(const onnx::TensorProto& proto, const Layout& layout, const std::string& what) {
+  const int found = proto.int32_data_size();
+  SLUICE_CHECK(static_cast<uint64_t>(found) == layout.stored_bytes, what, ": shape ", to_string(layout.shape),
+               " holds ", layout.count, " elements of ", to_string(layout.type),
+               ", packed two per value, but int32_data has ", found, found == 1 ? " value" : " values",
+               "; expected ", layout.stored_bytes);
+  std::vector<uint8_t> packed(static_cast<size_t>(found));
+  for (int i = 0; i < found; ++i) {
+    const int32_t v = proto.int32_data(i);
+    // Either signedness of the byte is accepted, as for the 8-bit types.
+    SLUICE_CHECK(v >= -128 && v <= 255, what, ": int32_data[", i, "] = ", v,
+                 " is not a byte of two packed 4-bit values");
+    packed[static_cast<size_t>(i)] = static_cast<uint8_t>(v);
+  }
+  Tensor tensor = allocate(layout, what);
+  unpack_int4(packed.data(), tensor);
+  return tensor;
+}
+
 Tensor from_typed(const onnx::TensorProto& proto, const Layout& layout, const std::string& what) {
+  if (is_int4(layout.type)) return from_int4_typed(proto, layout, what);
   auto [found, field_name] = typed_field(proto, layout.type);
   SLUICE_CHECK(static_cast<uint64_t>(found) == layout.count, what, ": shape ", to_string(layout.shape),
                " holds ", layout.count, " elements of ", to_string(layout.type), " but ", field_name, " has ",
@@ -165,6 +207,8 @@ Tensor from_typed(const onnx::TensorProto& proto, const Layout& layout, const st
       std::copy(proto.string_data().begin(), proto.string_data().end(), tensor.data<std::string>());
       break;
     case ElementType::boolean: copy_bools(proto.int32_data(), tensor); break;
+    case ElementType::i4:
+    case ElementType::u4: break;  // from_int4_typed
     case ElementType::undefined: throw_error(what, ": no element type");
   }
   return tensor;
@@ -242,16 +286,21 @@ Tensor from_external(const onnx::TensorProto& proto, const std::string& base_dir
   uint64_t length = ref.length.value_or(file_size - ref.offset);
   SLUICE_CHECK(length <= file_size - ref.offset, what, ": external data offset ", ref.offset, " + length ",
                length, " is beyond the end of '", path.string(), "' (", file_size, " bytes)");
-  SLUICE_CHECK(length == layout.bytes, what, ": ", layout.describe(), " but its external data in '",
+  SLUICE_CHECK(length == layout.stored_bytes, what, ": ", layout.describe(), " but its external data in '",
                ref.location, "' has ", length, " bytes");
   Tensor tensor = allocate(layout, what);
   if (length == 0) return tensor;
   std::ifstream file(path, std::ios::binary);
   SLUICE_CHECK(file, what, ": cannot open external data file '", path.string(), "'");
   file.seekg(static_cast<std::streamoff>(ref.offset));
-  file.read(static_cast<char*>(tensor.data()), static_cast<std::streamsize>(length));
+  // 4-bit values are read packed, then unpacked into the tensor.
+  std::vector<uint8_t> packed(is_int4(layout.type) ? static_cast<size_t>(length) : 0);
+  char* target =
+      is_int4(layout.type) ? reinterpret_cast<char*>(packed.data()) : static_cast<char*>(tensor.data());
+  file.read(target, static_cast<std::streamsize>(length));
   SLUICE_CHECK(file && static_cast<uint64_t>(file.gcount()) == length, what, ": reading external data file '",
                path.string(), "' failed");
+  if (is_int4(layout.type)) unpack_int4(packed.data(), tensor);
   if (tensor.type() == ElementType::boolean) normalize_bools(tensor);
   return tensor;
 }

@@ -30,9 +30,9 @@ constexpr std::array<OnnxDataType, 24> data_types = {{
     {18, "FLOAT8E4M3FNUZ", ElementType::f8e4m3fnuz, ""},
     {19, "FLOAT8E5M2", ElementType::f8e5m2, ""},
     {20, "FLOAT8E5M2FNUZ", ElementType::f8e5m2fnuz, ""},
-    {21, "UINT4", ElementType::undefined, "4-bit (int4, uint4, float4)"},
-    {22, "INT4", ElementType::undefined, "4-bit (int4, uint4, float4)"},
-    {23, "FLOAT4E2M1", ElementType::undefined, "4-bit (int4, uint4, float4)"},
+    {21, "UINT4", ElementType::u4, ""},
+    {22, "INT4", ElementType::i4, ""},
+    {23, "FLOAT4E2M1", ElementType::undefined, "4-bit float (float4)"},
 }};
 
 }  // namespace

@@ -113,9 +113,12 @@ ElementType any_element_type_from_onnx_code(int64_t code, const Node& node, cons
 
 ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr) {
   const ElementType type = any_element_type_from_onnx_code(code, node, attr);
-  SLUICE_CHECK(type != ElementType::string && !is_float8(type), where(node), "attribute '", attr, "' names ",
-               to_string(type), "; ", node.op_type, " does not make ",
-               type == ElementType::string ? "string" : "float8", " tensors");
+  SLUICE_CHECK(type != ElementType::string && !is_float8(type) && !is_int4(type), where(node), "attribute '",
+               attr, "' names ", to_string(type), "; ", node.op_type, " does not make ",
+               type == ElementType::string ? "string"
+               : is_float8(type)           ? "float8"
+                                           : "4-bit integer",
+               " tensors");
   return type;
 }
 

@@ -125,9 +125,9 @@ void infer_broadcast(InferContext& ctx);      // output 0: input 0's type, broad
 
 // The element type an attribute names by onnx.TensorProto.DataType code (Cast's 'to', 'dtype', ...);
 // throws naming the node and attribute for codes Sluice has no type for.
-// Only the numeric types and boolean: string and float8 tensors are taken by a few operators only.
+// Only the numeric types and boolean: string, float8 and 4-bit tensors are taken by a few operators only.
 ElementType element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
-// The same with string and the float8 types too, for the operators that make them (Cast, QuantizeLinear,
+// The same with string, float8 and 4-bit types too, for the operators that make them (Cast, QuantizeLinear,
 // SequenceEmpty, ...).
 ElementType any_element_type_from_onnx_code(int64_t code, const Node& node, const std::string& attr);
 

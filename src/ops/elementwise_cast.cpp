@@ -19,7 +19,12 @@
 //     "infinity"); to an integer type a string that is not an integer is read as a number and truncated;
 //     to bool "true" / "false" (any case) or a number (nonzero is true). Surrounding whitespace is
 //     ignored. Anything else is an error naming the node and the string.
-// 4-bit and complex types are out of scope and rejected with an error (they have no element type).
+// 4-bit integers (i4, u4; opset 21 on), as the ONNX reference implementation: to them the value is
+// clamped to the range ([-8, 7] or [0, 15]) and rounded to nearest even (NaN gives 0; the rounding is done
+// on the value as a double, which is exact for every source but 64-bit integers beyond 2^53, and those
+// saturate anyway); strings are read as numbers first. From them the value is exact.
+// float4 and complex types are out of scope and rejected with an error (they have no element type).
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -34,6 +39,8 @@ namespace sluice::ops::elementwise {
 
 namespace {
 
+template <class T> inline constexpr bool is_int4_v = std::is_same_v<T, int4> || std::is_same_v<T, uint4>;
+
 template <class T>
 inline constexpr bool is_float8_v = std::is_same_v<T, float8_e4m3fn> || std::is_same_v<T, float8_e4m3fnuz> ||
                                     std::is_same_v<T, float8_e5m2> || std::is_same_v<T, float8_e5m2fnuz>;
@@ -47,11 +54,13 @@ template <class F> Tensor dispatch_cast(ElementType type, const Node& node, cons
     case ElementType::f8e5m2: return f(float8_e5m2{});
     case ElementType::f8e5m2fnuz: return f(float8_e5m2fnuz{});
     case ElementType::string: return f(std::string{});
+    case ElementType::i4: return f(int4{});
+    case ElementType::u4: return f(uint4{});
     default: break;
   }
   if (!in_set(all_types, type)) {
     throw_error(where(node), what, " has element type ", to_string(type),
-                "; expected a numeric, boolean, float8 or string type");
+                "; expected a numeric, boolean, float8, 4-bit integer or string type");
   }
   return dispatch_all(type, std::forward<F>(f));
 }
@@ -269,6 +278,8 @@ template <class To> To parse_string(const std::string& s, bool saturate, const N
 template <class To, class From> To cast_value(const From& value, bool saturate, const Node& node) {
   if constexpr (std::is_same_v<To, From>) {
     return value;
+  } else if constexpr (is_int4_v<From>) {
+    return cast_value<To>(value.value, saturate, node);  // exact as int8_t / uint8_t
   } else if constexpr (std::is_same_v<From, std::string>) {
     return parse_string<To>(value, saturate, node);
   } else if constexpr (std::is_same_v<To, std::string>) {
@@ -283,6 +294,13 @@ template <class To, class From> To cast_value(const From& value, bool saturate, 
       // Round to odd into float so that the rounding to float8 is the only one that counts.
       return To::from_float(narrow_round_to_odd(static_cast<double>(value)), saturate);
     }
+  } else if constexpr (is_int4_v<To>) {
+    const double v = static_cast<double>(static_cast<compute_t<From>>(value));
+    To out;
+    if (std::isnan(v)) return out;
+    out.value =
+        static_cast<decltype(out.value)>(std::nearbyint(std::clamp(v, double{To::min}, double{To::max})));
+    return out;
   } else if constexpr (std::is_same_v<To, bfloat16>) {
     return truncate_to_bfloat16(convert<float>(value));
   } else {
@@ -307,11 +325,13 @@ Tensor cast_tensor(const Tensor& input, ElementType to, bool saturate, const Nod
 // Every element type but undefined.
 constexpr TypeSet cast_types = all_types | type_bit(ElementType::string) | type_bit(ElementType::f8e4m3fn) |
                                type_bit(ElementType::f8e4m3fnuz) | type_bit(ElementType::f8e5m2) |
-                               type_bit(ElementType::f8e5m2fnuz);
+                               type_bit(ElementType::f8e5m2fnuz) | type_bit(ElementType::i4) |
+                               type_bit(ElementType::u4);
 
 void check_cast_type(const Node& node, const std::string& what, ElementType type) {
   SLUICE_CHECK(type == ElementType::undefined || in_set(cast_types, type), where(node), what,
-               " has element type ", to_string(type), "; expected a numeric, boolean, float8 or string type");
+               " has element type ", to_string(type),
+               "; expected a numeric, boolean, float8, 4-bit integer or string type");
 }
 
 void register_cast(OpRegistry& r) {

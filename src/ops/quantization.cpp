@@ -1,8 +1,9 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, and the helpers of ops/quantization.hpp.
 //
 // Quantized element types: u8 and i8 (every version), the float8 types (opset 19 on), u16 and i16 (opset 21
-// on), i32 (DequantizeLinear's input). int4 and float4 have no Sluice element type; models using them are
-// rejected with an error naming the node.
+// on), u4 and i4 (opset 21 on: range [0, 15] / [-8, 7], saturating like the 8-bit types; in memory one
+// element per byte), i32 (DequantizeLinear's input). float4 has no Sluice element type; models using it
+// are rejected with an error naming the node.
 //
 // float8 (as the ONNX reference implementation): QuantizeLinear computes x / y_scale in the usual
 // precision and casts it to the float8 type like Cast, rounding to nearest even, clamping to +-max with
@@ -25,6 +26,8 @@ IntRange int_range(ElementType type) {
     case ElementType::u16: return {0, 65535};
     case ElementType::i16: return {-32768, 32767};
     case ElementType::i32: return {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max()};
+    case ElementType::u4: return {uint4::min, uint4::max};
+    case ElementType::i4: return {int4::min, int4::max};
     default: break;
   }
   throw_error("int_range: element type ", to_string(type), " is not a quantized integer type");
@@ -49,6 +52,11 @@ int64_t round_and_saturate(double v, int64_t zero_point, IntRange range) {
 
 Tensor int_tensor(ElementType type, Shape shape, const std::vector<int64_t>& values) {
   Tensor out(type, std::move(shape));
+  if (is_int4(type)) {  // one element per byte: the int8_t / uint8_t value
+    auto* p = static_cast<uint8_t*>(out.data());
+    for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<uint8_t>(values[i]);
+    return out;
+  }
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(out.data());
@@ -131,6 +139,7 @@ struct QuantVersion {
   int64_t since = 10;
   bool per_axis() const { return since >= 13; }
   bool sixteen_bit() const { return since >= 21; }
+  bool four_bit() const { return since >= 21; }
   bool blocked() const { return since >= 21; }
   bool float_scales() const { return since >= 19; }  // f16 / bf16 scales and x
   bool float8() const { return since >= 19; }        // float8 quantized types, `saturate`
@@ -142,14 +151,27 @@ bool is_storage_type(ElementType type, QuantVersion v) {
     case ElementType::i8: return true;
     case ElementType::u16:
     case ElementType::i16: return v.sixteen_bit();
+    case ElementType::u4:
+    case ElementType::i4: return v.four_bit();
     default: return v.float8() && is_float8(type);
   }
 }
 
 std::string storage_types(QuantVersion v) {
-  return v.sixteen_bit() ? "u8, i8, u16, i16 or a float8 type"
+  return v.sixteen_bit() ? "u8, i8, u16, i16, u4, i4 or a float8 type"
          : v.float8()    ? "u8, i8 or a float8 type"
                          : "u8 or i8";
+}
+
+// The values of an integer tensor, the 4-bit types included.
+std::vector<int64_t> int_values(const Tensor& t) {
+  if (!is_int4(t.type())) return to_int64s(t);
+  std::vector<int64_t> out(static_cast<size_t>(t.size()));
+  const auto* bytes = static_cast<const uint8_t*>(t.data());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = t.type() == ElementType::i4 ? static_cast<int8_t>(bytes[i]) : bytes[i];
+  }
+  return out;
 }
 
 // The values of a float8 tensor (exact as doubles).
@@ -244,7 +266,7 @@ ElementType quantize_output_type(const Node& node, ElementType zero_point_type, 
     out = zero_point_type;
   }
   SLUICE_CHECK(is_storage_type(out, v), where(node), "quantized type ", to_string(out),
-               " is not supported; expected ", storage_types(v), " (int4 has no Sluice element type)");
+               " is not supported; expected ", storage_types(v));
   return out;
 }
 
@@ -298,7 +320,7 @@ std::vector<Tensor> quantize_kernel(const Node& node, std::span<const Tensor> in
     }
     return {float8_tensor(out_type, x.shape(), qs, node.attr_int("saturate", 1) != 0)};
   }
-  const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
+  const std::vector<int64_t> zps = zp ? int_values(zp) : std::vector<int64_t>(scales.size(), 0);
   const IntRange range = int_range(out_type);
   std::vector<int64_t> ys(xs.size());
   for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
@@ -330,7 +352,7 @@ void validate_dequantize(const Node& node, QuantVersion v) {
 void check_dequantize_input_types(const Node& node, ElementType x, ElementType scale, ElementType zp,
                                   QuantVersion v) {
   SLUICE_CHECK(is_storage_type(x, v) || x == ElementType::i32, where(node), "input 'x' is ", to_string(x),
-               "; expected ", storage_types(v), " or i32 (int4 has no Sluice element type)");
+               "; expected ", storage_types(v), " or i32");
   const bool scale_ok = v.float_scales() ? is_floating(scale) : scale == ElementType::f32;
   SLUICE_CHECK(scale_ok, where(node), "input 'x_scale' is ", to_string(scale), "; expected ",
                v.float_scales() ? "a floating type" : "f32");
@@ -379,8 +401,8 @@ std::vector<Tensor> dequantize_kernel(const Node& node, std::span<const Tensor> 
     }
     return {numeric_tensor(dequantize_output_type(node, scale.type()), x.shape(), ys)};
   }
-  const std::vector<int64_t> xs = to_int64s(x);
-  const std::vector<int64_t> zps = zp ? to_int64s(zp) : std::vector<int64_t>(scales.size(), 0);
+  const std::vector<int64_t> xs = int_values(x);
+  const std::vector<int64_t> zps = zp ? int_values(zp) : std::vector<int64_t>(scales.size(), 0);
   std::vector<double> ys(xs.size());
   for (int64_t o = 0, idx = 0; o < layout.outer; ++o) {
     for (int64_t a = 0; a < layout.axis_extent; ++a) {

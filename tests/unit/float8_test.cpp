@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph_builder.hpp"
 #include "ops_one_node_harness.hpp"
 #include "sluice/dev/plugin.hpp"
 #include "sluice/sluice.hpp"
@@ -209,26 +210,7 @@ TEST(Float8, ElementTypeOf) {
 
 using Attrs = std::map<std::string, graph::AttributeValue>;
 
-// A model of one node whose inputs are graph inputs with the given types and shapes.
-Model one_node(const std::string& op, int64_t opset, const std::vector<Tensor>& inputs, Attrs attrs) {
-  auto g = std::make_shared<graph::Graph>();
-  g->name = "float8_test";
-  g->opset_imports[""] = opset;
-  std::vector<graph::Value*> ins;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    graph::Value* v = g->add_value("x" + std::to_string(i));
-    v->type = inputs[i].type();
-    v->shape = PartialShape(inputs[i].shape());
-    v->is_graph_input = true;
-    g->inputs().push_back(v);
-    ins.push_back(v);
-  }
-  graph::Value* out = g->add_value("y");
-  graph::Node* n = g->add_node(op, "", ins, {out}, op + "_0");
-  n->attributes = std::move(attrs);
-  g->outputs() = {out};
-  return dev::make_model(g);
-}
+using test::one_node_model;
 
 // Runs the model on `device` and returns its output.
 Tensor run_on(const std::string& device, const Model& model, const std::vector<Tensor>& inputs) {
@@ -289,11 +271,11 @@ TEST(Float8Cast, FloatToFloat8SaturatingAndNot) {
   for (const auto& c : cases) {
     for (const char* device : devices) {
       SCOPED_TRACE(std::string(device) + " to " + std::string(to_string(c.type)));
-      const Tensor sat = run_on(device, one_node("Cast", 19, {x}, {{"to", c.to}}), {x});
+      const Tensor sat = run_on(device, one_node_model("Cast", 19, {x}, {{"to", c.to}}), {x});
       ASSERT_EQ(sat.type(), c.type);
       EXPECT_EQ(bytes_of(sat), c.saturating);
       const Tensor nosat =
-          run_on(device, one_node("Cast", 21, {x}, {{"to", c.to}, {"saturate", int64_t{0}}}), {x});
+          run_on(device, one_node_model("Cast", 21, {x}, {{"to", c.to}, {"saturate", int64_t{0}}}), {x});
       EXPECT_EQ(bytes_of(nosat), c.not_saturating);
     }
   }
@@ -303,7 +285,7 @@ TEST(Float8Cast, Float8ToFloatAndFloat16) {
   const Tensor x = float8_tensor<float8_e4m3fn>({0x2F, 0x7E, 0xFE, 0x7F, 0x80, 0x01});
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    const Tensor y = run_on(device, one_node("Cast", 19, {x}, {{"to", onnx_float}}), {x});
+    const Tensor y = run_on(device, one_node_model("Cast", 19, {x}, {{"to", onnx_float}}), {x});
     ASSERT_EQ(y.type(), ET::f32);
     const auto v = y.values<float>();
     EXPECT_EQ(v[0], 0.46875f);
@@ -312,7 +294,7 @@ TEST(Float8Cast, Float8ToFloatAndFloat16) {
     EXPECT_TRUE(std::isnan(v[3]));
     EXPECT_TRUE(v[4] == 0.0f && std::signbit(v[4]));
     EXPECT_EQ(v[5], std::ldexp(1.0f, -9));
-    const Tensor h = run_on(device, one_node("Cast", 19, {x}, {{"to", onnx_float16}}), {x});
+    const Tensor h = run_on(device, one_node_model("Cast", 19, {x}, {{"to", onnx_float16}}), {x});
     ASSERT_EQ(h.type(), ET::f16);
     EXPECT_EQ(static_cast<float>(h.values<float16>()[1]), 448.0f);
     EXPECT_EQ(static_cast<float>(h.values<float16>()[5]), std::ldexp(1.0f, -9));
@@ -327,12 +309,13 @@ TEST(Float8Cast, Float16AndDoubleToFloat8) {
   const Tensor d = Tensor::from<double>({3}, std::span<const double>(doubles));
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    EXPECT_EQ(bytes_of(run_on(device, one_node("Cast", 19, {h}, {{"to", onnx_e4m3fn}}), {h})),
+    EXPECT_EQ(bytes_of(run_on(device, one_node_model("Cast", 19, {h}, {{"to", onnx_e4m3fn}}), {h})),
               (std::vector<int>{0x2F, 0x7E, 0xFE, 0x00}));
-    EXPECT_EQ(bytes_of(run_on(device,
-                              one_node("Cast", 19, {h}, {{"to", onnx_e5m2}, {"saturate", int64_t{0}}}), {h})),
-              (std::vector<int>{0x38, 0x7C, 0xFC, 0x00}));
-    EXPECT_EQ(bytes_of(run_on(device, one_node("Cast", 19, {d}, {{"to", onnx_e4m3fn}}), {d})),
+    EXPECT_EQ(
+        bytes_of(run_on(device,
+                        one_node_model("Cast", 19, {h}, {{"to", onnx_e5m2}, {"saturate", int64_t{0}}}), {h})),
+        (std::vector<int>{0x38, 0x7C, 0xFC, 0x00}));
+    EXPECT_EQ(bytes_of(run_on(device, one_node_model("Cast", 19, {d}, {{"to", onnx_e4m3fn}}), {d})),
               (std::vector<int>{0x39, 0x7E, 0x80}));
   }
 }
@@ -343,14 +326,14 @@ TEST(Float8Cast, CastLikeFloat8AndBetweenFloat8Types) {
   const Tensor e5 = float8_tensor<float8_e5m2>({0x5C /* 256 */, 0x7C /* inf */, 0x3A /* 0.75 */});
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    const Tensor y = run_on(device, one_node("CastLike", 19, {x, like}, {}), {x, like});
+    const Tensor y = run_on(device, one_node_model("CastLike", 19, {x, like}, {}), {x, like});
     ASSERT_EQ(y.type(), ET::f8e4m3fnuz);
     EXPECT_EQ(bytes_of(y), (std::vector<int>{0x3C, 0x7F, 0xFF}));
     const Tensor z =
-        run_on(device, one_node("CastLike", 19, {x, like}, {{"saturate", int64_t{0}}}), {x, like});
+        run_on(device, one_node_model("CastLike", 19, {x, like}, {{"saturate", int64_t{0}}}), {x, like});
     EXPECT_EQ(bytes_of(z), (std::vector<int>{0x3C, 0x80, 0x80}));
     // f8e5m2 -> f8e4m3fn: 256 is exact, infinity saturates.
-    const Tensor w = run_on(device, one_node("Cast", 19, {e5}, {{"to", onnx_e4m3fn}}), {e5});
+    const Tensor w = run_on(device, one_node_model("Cast", 19, {e5}, {{"to", onnx_e4m3fn}}), {e5});
     EXPECT_EQ(bytes_of(w), (std::vector<int>{0x78, 0x7E, 0x34}));
   }
 }
@@ -363,7 +346,7 @@ TEST(StringCast, FloatToString) {
                                              "-inf",        "1e-04", "0.039187793", "9999000000000000.0"};
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    const Tensor y = run_on(device, one_node("Cast", 13, {x}, {{"to", onnx_string}}), {x});
+    const Tensor y = run_on(device, one_node_model("Cast", 13, {x}, {{"to", onnx_string}}), {x});
     ASSERT_EQ(y.type(), ET::string);
     const auto v = y.values<std::string>();
     EXPECT_EQ(std::vector<std::string>(v.begin(), v.end()), expected);
@@ -386,7 +369,7 @@ TEST(StringCast, OtherTypesToString) {
   for (const char* device : devices) {
     SCOPED_TRACE(device);
     const auto cast = [&](const Tensor& x) {
-      return as_strings(run_on(device, one_node("Cast", 19, {x}, {{"to", onnx_string}}), {x}));
+      return as_strings(run_on(device, one_node_model("Cast", 19, {x}, {{"to", onnx_string}}), {x}));
     };
     EXPECT_EQ(cast(d), (std::vector<std::string>{"0.1", "1e+300", "-2.5e-07", "12345.678"}));
     EXPECT_EQ(cast(h), (std::vector<std::string>{"0.1", "65500.0", "-3.0", "0.01563"}));
@@ -402,7 +385,7 @@ TEST(StringCast, StringToNumbers) {
   const Tensor bools = strings({"True", "false", "0", "1", "2.5"});
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    const Tensor f = run_on(device, one_node("Cast", 13, {s}, {{"to", onnx_float}}), {s});
+    const Tensor f = run_on(device, one_node_model("Cast", 13, {s}, {{"to", onnx_float}}), {s});
     ASSERT_EQ(f.type(), ET::f32);
     const auto v = f.values<float>();
     EXPECT_EQ(v[0], 0.47892547f);
@@ -414,15 +397,15 @@ TEST(StringCast, StringToNumbers) {
     EXPECT_EQ(v[6], 2.5f);
     EXPECT_EQ(v[7], -inf);
     EXPECT_EQ(v[8], 1e8f);
-    const Tensor d = run_on(device, one_node("Cast", 13, {s}, {{"to", onnx_double}}), {s});
+    const Tensor d = run_on(device, one_node_model("Cast", 13, {s}, {{"to", onnx_double}}), {s});
     EXPECT_EQ(d.values<double>()[0], 0.47892547);
-    const Tensor i = run_on(device, one_node("Cast", 13, {ints}, {{"to", onnx_int64}}), {ints});
+    const Tensor i = run_on(device, one_node_model("Cast", 13, {ints}, {{"to", onnx_int64}}), {ints});
     const auto iv = i.values<int64_t>();
     EXPECT_EQ(std::vector<int64_t>(iv.begin(), iv.end()), (std::vector<int64_t>{42, -7, 3, 100, 9000000000}));
-    const Tensor b = run_on(device, one_node("Cast", 13, {bools}, {{"to", onnx_bool}}), {bools});
+    const Tensor b = run_on(device, one_node_model("Cast", 13, {bools}, {{"to", onnx_bool}}), {bools});
     const auto bv = b.values<bool>();
     EXPECT_EQ(std::vector<bool>(bv.begin(), bv.end()), (std::vector<bool>{true, false, false, true, true}));
-    const Tensor f8 = run_on(device, one_node("Cast", 19, {s}, {{"to", onnx_e4m3fn}}), {s});
+    const Tensor f8 = run_on(device, one_node_model("Cast", 19, {s}, {{"to", onnx_e4m3fn}}), {s});
     EXPECT_EQ(bytes_of(f8), (std::vector<int>{0x2F, 0x7F, 0x7E, 0x7E, 0xFE, 0x00, 0x42, 0xFE, 0x7E}));
   }
 }
@@ -433,11 +416,11 @@ TEST(StringCast, CastLikeAndStringToString) {
   const Tensor s = strings({"a", "bc"});
   for (const char* device : devices) {
     SCOPED_TRACE(device);
-    const Tensor y = run_on(device, one_node("CastLike", 15, {x, like}, {}), {x, like});
+    const Tensor y = run_on(device, one_node_model("CastLike", 15, {x, like}, {}), {x, like});
     ASSERT_EQ(y.type(), ET::string);
     EXPECT_EQ(y.values<std::string>()[0], "0.25");
     EXPECT_EQ(y.values<std::string>()[1], "-3.0");
-    const Tensor z = run_on(device, one_node("Cast", 13, {s}, {{"to", onnx_string}}), {s});
+    const Tensor z = run_on(device, one_node_model("Cast", 13, {s}, {{"to", onnx_string}}), {s});
     EXPECT_EQ(z.values<std::string>()[1], "bc");
   }
 }

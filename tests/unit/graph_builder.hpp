@@ -50,4 +50,27 @@ class Builder {
   int count_ = 0;
 };
 
+// A model of one node of opset `opset` whose inputs are graph inputs with the element types and shapes of
+// `inputs`, and whose `outputs` outputs are the graph's outputs.
+inline Model one_node_model(const std::string& op, int64_t opset, const std::vector<Tensor>& inputs,
+                            std::map<std::string, graph::AttributeValue> attrs, int outputs = 1) {
+  auto g = std::make_shared<graph::Graph>();
+  g->name = op + "_test";
+  g->opset_imports[""] = opset;
+  std::vector<graph::Value*> ins, outs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    graph::Value* v = g->add_value("x" + std::to_string(i));
+    v->type = inputs[i].type();
+    v->shape = PartialShape(inputs[i].shape());
+    v->is_graph_input = true;
+    g->inputs().push_back(v);
+    ins.push_back(v);
+  }
+  for (int o = 0; o < outputs; ++o) outs.push_back(g->add_value(o == 0 ? "y" : "y" + std::to_string(o)));
+  graph::Node* n = g->add_node(op, "", ins, outs, op + "_0");
+  n->attributes = std::move(attrs);
+  g->outputs() = outs;
+  return dev::make_model(g);
+}
+
 }  // namespace sluice::test

@@ -470,8 +470,9 @@ TEST(OnnxReader, RejectsUnsupportedElementTypes) {
   add_node(g, "Identity", {"x8"}, {"y"});
   add_output(g, "y", 17, {"2"});
   EXPECT_EQ(read_error(model), "no error");  // float8 tensors are read (Cast and the quantizers take them)
-  model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(22);
-  EXPECT_THAT(read_error(model), AllOf(HasSubstr("graph input 'x8'"), HasSubstr("4-bit"), HasSubstr("INT4")));
+  model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(23);
+  EXPECT_THAT(read_error(model),
+              AllOf(HasSubstr("graph input 'x8'"), HasSubstr("4-bit float"), HasSubstr("FLOAT4E2M1")));
   model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(99);
   EXPECT_THAT(read_error(model), HasSubstr("unknown ONNX data type 99"));
 }

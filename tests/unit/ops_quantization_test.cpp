@@ -79,12 +79,12 @@ TEST(QuantizeLinear, RejectsBadInput) {
               }),
               HasSubstr("attribute 'axis' needs opset 13"));
 
-  OneNode int4("QuantizeLinear", 2, 1, 21);
-  int4.attr("output_dtype", int64_t{22});
+  OneNode float4("QuantizeLinear", 2, 1, 21);
+  float4.attr("output_dtype", int64_t{23});
   EXPECT_THAT(error_of([&] {
-                int4.run({Tensor::from<float>({1}, {1}), Tensor::scalar<float>(1)});
+                float4.run({Tensor::from<float>({1}, {1}), Tensor::scalar<float>(1)});
               }),
-              HasSubstr("INT4"));
+              HasSubstr("FLOAT4E2M1"));
 
   OneNode mismatch("QuantizeLinear", 3, 1, 21);
   mismatch.attr("output_dtype", int64_t{3});

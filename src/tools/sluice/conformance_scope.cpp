@@ -12,8 +12,6 @@ const char* unsupported_data_type(int32_t data_type) {
   switch (data_type) {
     case 14: return "complex64";
     case 15: return "complex128";
-    case 21: return "int4 (UINT4)";
-    case 22: return "int4 (INT4)";
     case 23: return "float4 (FLOAT4E2M1)";
     default: return nullptr;
   }

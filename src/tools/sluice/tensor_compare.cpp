@@ -151,6 +151,8 @@ std::optional<std::string> compare_tensors(const Tensor& actual, const Tensor& e
     case ElementType::u64: return compare_as<uint64_t>(actual, expected, tolerance);
     case ElementType::boolean: return compare_as<bool>(actual, expected, tolerance);
     case ElementType::string: return compare_strings(actual, expected);
+    case ElementType::i4: return compare_as<int8_t>(actual, expected, tolerance);  // one per byte
+    case ElementType::u4: return compare_as<uint8_t>(actual, expected, tolerance);
     case ElementType::f8e4m3fn:
     case ElementType::f8e4m3fnuz:
     case ElementType::f8e5m2:

@@ -1,6 +1,7 @@
 #include "tools/sluice/tensor_text.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <vector>
@@ -30,6 +31,9 @@ template <class Fn> void visit_elements(const Tensor& tensor, Fn&& fn) {
     case ElementType::f8e5m2: return fn(static_cast<float8_e5m2*>(data));
     case ElementType::f8e5m2fnuz: return fn(static_cast<float8_e5m2fnuz*>(data));
     case ElementType::string: return fn(static_cast<std::string*>(data));
+    // One element per byte in memory: the values as int8_t / uint8_t.
+    case ElementType::i4: return fn(static_cast<int8_t*>(data));
+    case ElementType::u4: return fn(static_cast<uint8_t*>(data));
     case ElementType::undefined: break;
   }
   throw_error("tensor of undefined element type");
@@ -84,7 +88,7 @@ void fill_random(const Tensor& tensor, std::mt19937_64& rng) {
       std::uniform_real_distribution<double> dist(-1.0, 1.0);
       for (size_t i = 0; i < count; ++i) data[i] = T(static_cast<float>(dist(rng)));
     } else {
-      std::uniform_int_distribution<int> dist(0, 9);
+      std::uniform_int_distribution<int> dist(0, is_int4(tensor.type()) ? 7 : 9);  // i4 goes up to 7
       for (size_t i = 0; i < count; ++i) data[i] = static_cast<T>(dist(rng));
     }
   });
@@ -153,6 +157,11 @@ std::string summarize(const Tensor& tensor, size_t shown) {
 }
 
 Tensor widen_for_npy(const Tensor& tensor) {
+  if (is_int4(tensor.type())) {  // npy has no 4-bit types: the same bytes as i8 / u8
+    Tensor wide(tensor.type() == ElementType::i4 ? ElementType::i8 : ElementType::u8, tensor.shape());
+    if (tensor.size() > 0) std::memcpy(wide.data(), tensor.data(), static_cast<size_t>(tensor.size()));
+    return wide;
+  }
   if (tensor.type() != ElementType::bf16 && !is_float8(tensor.type())) return tensor;
   Tensor wide(ElementType::f32, tensor.shape());
   float* target = wide.data<float>();

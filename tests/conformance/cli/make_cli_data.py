@@ -110,10 +110,10 @@ def make_cases(root):
               [t([1])])
     save_case(root, "test_complex_skip", identity_model(TensorProto.COMPLEX64, [1]), [t([1], np.complex64)],
               [t([1], np.complex64)])
-    int4 = identity_model(f32, [2])
-    for value in (int4.graph.input[0], int4.graph.output[0]):
-        value.type.tensor_type.elem_type = 22  # INT4 (ONNX 1.16; this onnx may not name it)
-    save_case(root, "test_int4_skip", int4, [t([1, 2], np.int8)], [t([1, 2], np.int8)])
+    float4 = identity_model(f32, [2])
+    for value in (float4.graph.input[0], float4.graph.output[0]):
+        value.type.tensor_type.elem_type = 23  # FLOAT4E2M1 (ONNX 1.18; this onnx may not name it)
+    save_case(root, "test_float4_skip", float4, [t([1, 2], np.int8)], [t([1, 2], np.int8)])
     (root / "not_a_case").mkdir(exist_ok=True)
     (root / "not_a_case" / "README").write_text("Not a test_* folder: the conformance runner ignores it.\n")
 
