@@ -65,6 +65,11 @@ Tensor allocate_port_tensor(const PortInfo& port, bool is_input) {
   return Tensor(port.type, port.shape.to_shape());
 }
 
+Tensor& held_or_allocated(Tensor& held, const PortInfo& port, bool is_input) {
+  if (held.empty() && (is_input || !port.optional)) held = allocate_port_tensor(port, is_input);
+  return held;
+}
+
 void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& tensor) {
   const PortInfo& port = port_at(is_input ? inputs_ : outputs_, is_input, index);
   check_port_tensor(port, is_input ? "input" : "output", tensor);
@@ -80,11 +85,7 @@ void InferRequestBase::set_tensor(bool is_input, size_t index, const Tensor& ten
 
 Tensor InferRequestBase::get_tensor(bool is_input, size_t index) const {
   const PortInfo& port = port_at(is_input ? inputs_ : outputs_, is_input, index);
-  auto& tensors = is_input ? input_tensors_ : output_tensors_;
-  // An optional output the last inference left without a value stays empty.
-  if (tensors[index].empty() && (is_input || !port.optional))
-    tensors[index] = allocate_port_tensor(port, is_input);
-  return tensors[index];
+  return held_or_allocated((is_input ? input_tensors_ : output_tensors_)[index], port, is_input);
 }
 
 void InferRequestBase::check_inputs() const {

@@ -196,6 +196,27 @@ TEST_P(ValueKinds, UnsetOptionalInputIsAbsent) {
   EXPECT_FALSE(request.get_output_tensor(0).data<bool>()[0]);
 }
 
+// x: optional f32 tensor of dynamic shape, given straight back as the output; absent in, absent out.
+TEST_P(ValueKinds, OptionalInputAsOutput) {
+  Builder b;
+  graph::Value* x = b.input("x", PartialShape({Dimension::dynamic()}));
+  x->kind.optional = true;
+  Model model = b.finish({b.node("Identity", {x})});
+  InferRequest request = core.compile_model(model, GetParam()).create_infer_request();
+  for (int64_t n : {3, 1}) {
+    Tensor value(ElementType::f32, {n});
+    value.data<float>()[0] = static_cast<float>(n);
+    request.set_input_tensor(0, value);
+    request.infer();
+    Tensor out = request.get_output_tensor(0);
+    ASSERT_EQ(out.shape(), (Shape{n}));
+    EXPECT_EQ(out.data<float>()[0], static_cast<float>(n));
+  }
+  request.set_input_tensor(0, Tensor());
+  request.infer();
+  EXPECT_TRUE(request.get_output_tensor(0).empty());
+}
+
 // a, b: string [2] -> StringConcat(a, b), with the output bound to the application's tensor.
 TEST_P(ValueKinds, StringTensorsInAndOut) {
   Builder b(20);

@@ -25,6 +25,9 @@ inline bool port_has_static_tensor(const PortInfo& port) {
 // A new tensor for a port of static shape (get_tensor before any was set); throws for a dynamic shape
 // and a sequence.
 Tensor allocate_port_tensor(const PortInfo& port, bool is_input);
+// What get_tensor gives for a port whose request holds `held`: `held`, made with allocate_port_tensor first
+// when empty, except for an optional output, which stays empty when the last inference gave it no value.
+Tensor& held_or_allocated(Tensor& held, const PortInfo& port, bool is_input);
 
 // Contract: not thread-safe. AsyncInferRequest guarantees that one thread at a time uses it: the user's
 // thread while the request is idle, one stream thread while it runs. Tensors the user sets are used in

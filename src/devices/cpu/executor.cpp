@@ -865,6 +865,10 @@ void Executor::run(Request& request, const std::vector<Tensor>& inputs, const st
         outputs[i] = value;  // an absent optional, or a sequence (its items are never written)
         continue;
       }
+      if (!plan->graph->outputs()[i]->kind.is_tensor()) {
+        outputs[i] = value.clone();  // a present optional: the plan has no shape of its own for it
+        continue;
+      }
       outputs[i] = preset[i] ? preset[i] : output_storage(storage[i], plan->slots[s].info);
       const Tensor& out = outputs[i];
       SLUICE_CHECK(out.shape() == value.shape(), "output '", plan->slots[s].name, "' has shape ",

@@ -304,9 +304,7 @@ void MultiInferRequest::set_tensor(bool is_input, size_t index, const Tensor& te
 Tensor MultiInferRequest::get_tensor(bool is_input, size_t index) const {
   check_not_busy("get_tensor");
   const PortInfo& port = dev::port_at(is_input ? inputs() : outputs(), is_input, index);
-  Tensor& t = (is_input ? inputs_ : outputs_)[index];
-  if (t.empty()) t = dev::allocate_port_tensor(port, is_input);
-  return t;
+  return dev::held_or_allocated((is_input ? inputs_ : outputs_)[index], port, is_input);
 }
 
 std::vector<ProfilingInfo> MultiInferRequest::get_profiling_info() const {
