@@ -87,6 +87,7 @@ const OpRegistry& OpRegistry::instance() {
     register_recurrent_ops(r);
     register_signal_ops(r);
     register_misc_ops(r);
+    register_ml_ops(r);
     register_fused_ops(r);
     return r;
   }();

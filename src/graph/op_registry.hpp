@@ -121,6 +121,8 @@ void register_quantization_ops(OpRegistry& registry);
 void register_recurrent_ops(OpRegistry& registry);
 void register_signal_ops(OpRegistry& registry);
 void register_misc_ops(OpRegistry& registry);
+// The ai.onnx.ml operators on tensors (src/ops/ml.cpp).
+void register_ml_ops(OpRegistry& registry);
 // The com.sluice operators that fusion passes produce (src/ops/fused*.cpp).
 void register_fused_ops(OpRegistry& registry);
 

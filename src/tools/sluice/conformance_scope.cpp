@@ -46,7 +46,6 @@ std::optional<std::string> check_type(const onnx::TypeProto& type, const std::st
 std::optional<std::string> check_graph(const onnx::GraphProto& graph);
 
 std::optional<std::string> check_domain(const std::string& domain, const std::string& what) {
-  if (domain == "ai.onnx.ml") return what + " uses the ai.onnx.ml domain";
   if (domain == "ai.onnx.preview.training") return what + " uses the ai.onnx.preview.training domain";
   return std::nullopt;
 }

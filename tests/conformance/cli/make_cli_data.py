@@ -106,8 +106,8 @@ def make_cases(root):
         [helper.make_tensor_sequence_value_info("y", f32, [1])])
     save_case(root, "test_sequence_construct", helper.make_model(seq_graph), [t([1])],
               [numpy_helper.from_list([np.array([1], np.float32), np.array([1], np.float32)])])
-    save_case(root, "test_ml_skip", identity_model(f32, [1], (("", 13), ("ai.onnx.ml", 3))), [t([1])],
-              [t([1])])
+    save_case(root, "test_training_skip",
+              identity_model(f32, [1], (("", 13), ("ai.onnx.preview.training", 1))), [t([1])], [t([1])])
     save_case(root, "test_complex_skip", identity_model(TensorProto.COMPLEX64, [1]), [t([1], np.complex64)],
               [t([1], np.complex64)])
     float4 = identity_model(f32, [2])
